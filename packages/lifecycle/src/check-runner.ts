@@ -1,0 +1,109 @@
+/**
+ * Background readiness checks. Each runs on its own interval with its own timeout and writes its
+ * verdict into the snapshot; probes only read that verdict, so a probe never waits on a dependency.
+ */
+import type { Logger } from './logger.js';
+import type { ResolvedCheckOptions } from './options.js';
+import { errorKind, errorMessage, redactSecrets } from './redact.js';
+import type { CheckStatus, CheckVerdict, HealthSnapshot } from './state.js';
+import { runWithTimeout, type AbortableTask } from './timeout.js';
+
+/**
+ * A check passes when it resolves (to anything but `false`) and fails when it throws, rejects,
+ * resolves `false` or outlives its timeout. It receives an AbortSignal that fires at the timeout.
+ */
+export type CheckFunction = AbortableTask<unknown>;
+
+export interface CheckEvent {
+  name: string;
+  /** This run's outcome. */
+  ok: boolean;
+  /** The check's status after this run (hysteresis applied). */
+  status: CheckStatus;
+  /** The status before this run. */
+  previous: CheckStatus;
+  durationMs: number;
+  critical: boolean;
+  error?: unknown;
+}
+
+export class CheckRunner {
+  readonly verdict: CheckVerdict;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+
+  constructor(
+    readonly name: string,
+    private readonly fn: CheckFunction,
+    readonly options: ResolvedCheckOptions,
+    snapshot: HealthSnapshot,
+    private readonly logger: Logger,
+    private readonly emit: (event: CheckEvent) => void,
+  ) {
+    this.verdict = snapshot.addCheck(name, options.critical);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    void this.runOnce();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** Runs the check once and records the result; the next run is scheduled after it settles, so runs never pile up. */
+  async runOnce(): Promise<void> {
+    const started = performance.now();
+    let error: unknown;
+    let ok: boolean;
+    try {
+      const result = await runWithTimeout(`check "${this.name}"`, this.options.timeoutMs, this.fn, { keepAlive: false });
+      ok = result !== false;
+      if (!ok) error = new Error(`check "${this.name}" returned false`);
+    } catch (caught) {
+      ok = false;
+      error = caught;
+    }
+    this.record(ok, performance.now() - started, error);
+    if (!this.stopped) {
+      // Checks are background work: their timers never hold the process open.
+      this.timer = setTimeout(() => void this.runOnce(), this.options.intervalMs).unref();
+    }
+  }
+
+  private record(ok: boolean, durationMs: number, error: unknown): void {
+    const v = this.verdict;
+    const previous = v.status;
+    v.runs += 1;
+    v.lastRunAt = Date.now();
+    v.lastDurationMs = Math.round(durationMs * 1000) / 1000;
+    if (ok) {
+      v.consecutiveSuccesses += 1;
+      v.consecutiveFailures = 0;
+    } else {
+      v.failures += 1;
+      v.consecutiveFailures += 1;
+      v.consecutiveSuccesses = 0;
+      v.lastErrorKind = errorKind(error);
+      v.lastErrorMessage = redactSecrets(errorMessage(error));
+    }
+    // Hysteresis: the first result decides a pending check; after that it takes
+    // `failureThreshold` failures in a row to fail and `successThreshold` successes to recover,
+    // so one slow ping does not flap readiness.
+    let next: CheckStatus = previous;
+    if (previous === 'pending') next = ok ? 'ok' : 'failing';
+    else if (previous === 'ok' && v.consecutiveFailures >= this.options.failureThreshold) next = 'failing';
+    else if (previous === 'failing' && v.consecutiveSuccesses >= this.options.successThreshold) next = 'ok';
+    if (next !== previous) {
+      v.status = next;
+      v.lastChangeAt = Date.now();
+      const fields = { check: this.name, from: previous, to: next, critical: v.critical, durationMs: v.lastDurationMs };
+      if (next === 'ok') this.logger.info(fields, `check "${this.name}" passing`);
+      else this.logger.warn({ ...fields, error: v.lastErrorMessage, kind: v.lastErrorKind }, `check "${this.name}" failing`);
+    }
+    this.emit({ name: this.name, ok, status: v.status, previous, durationMs: v.lastDurationMs, critical: v.critical, ...(ok ? {} : { error }) });
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Stable error codes. Programmer errors (bad options, calls in the wrong state) throw at the call;
+ * runtime trouble (a failing check, a throwing hook) never throws: it is reported and logged.
+ */
+export type PodkitErrorCode =
+  | 'ERR_PODKIT_INVALID_OPTION'
+  | 'ERR_PODKIT_INVALID_STATE'
+  | 'ERR_PODKIT_DUPLICATE_NAME'
+  | 'ERR_PODKIT_LISTEN_FAILED'
+  | 'ERR_PODKIT_WARMUP_FAILED'
+  | 'ERR_PODKIT_TIMEOUT';
+
+/** The one error family podkit throws. `code` is stable across releases; match on it, not on the message. */
+export class PodkitError extends Error {
+  readonly code: PodkitErrorCode;
+
+  constructor(code: PodkitErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PodkitError';
+    this.code = code;
+  }
+}
+
+/** A wrong option: names the option, the value received and what is allowed. */
+export class InvalidOptionError extends PodkitError {
+  readonly option: string;
+  readonly value: unknown;
+
+  constructor(option: string, value: unknown, allowed: string) {
+    super('ERR_PODKIT_INVALID_OPTION', `Invalid option "${option}": received ${describeValue(value)}; expected ${allowed}.`);
+    this.name = 'InvalidOptionError';
+    this.option = option;
+    this.value = value;
+  }
+}
+
+/** Raised inside a task whose time ran out (its AbortSignal carries it as `reason`). */
+export class TimeoutError extends PodkitError {
+  readonly timeoutMs: number;
+
+  constructor(what: string, timeoutMs: number) {
+    super('ERR_PODKIT_TIMEOUT', `${what} timed out after ${timeoutMs} ms`);
+    this.name = 'TimeoutError';
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return `an array (${JSON.stringify(value).slice(0, 80)})`;
+  try {
+    return JSON.stringify(value).slice(0, 80);
+  } catch {
+    return typeof value;
+  }
+}

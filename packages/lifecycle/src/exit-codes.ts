@@ -1,0 +1,39 @@
+/**
+ * How the process leaves, in one module: the exit-code table, the termination message that
+ * `kubectl describe pod` shows, and the only call to `process.exit` in podkit.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import type { ExitCodes } from './options.js';
+import { redactSecrets } from './redact.js';
+
+export type ExitKind = 'clean' | 'crash' | 'warmupFailed' | 'shutdownTimeout' | 'forced';
+
+export function exitCodeFor(codes: ExitCodes, kind: ExitKind, signal?: NodeJS.Signals): number {
+  if (kind === 'forced') return codes.forcedBase + (signal ? (osConstants.signals[signal] ?? 0) : 0);
+  return codes[kind];
+}
+
+/**
+ * Kubernetes reads the container's termination message from this file (the pod's
+ * `terminationMessagePath`, `/dev/termination-log` by default) and shows it in `kubectl describe pod`.
+ * https://kubernetes.io/docs/tasks/debug/debug-application/determine-reason-pod-failure/
+ * Written whole, once, with credentials stripped; a failure to write is not worth failing the exit over.
+ */
+export function writeTerminationMessage(configured: string | false | undefined, reason: string): string | undefined {
+  if (configured === false) return undefined;
+  const path = configured ?? (existsSync('/dev/termination-log') ? '/dev/termination-log' : undefined);
+  if (!path) return undefined;
+  try {
+    // The kubelet keeps at most 4096 bytes of it.
+    writeFileSync(path, `${redactSecrets(reason).slice(0, 4000)}\n`);
+    return path;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The default exit: the process ends here. */
+export function exitProcess(code: number): void {
+  process.exit(code);
+}

@@ -1,0 +1,37 @@
+export { createLifecycle } from './lifecycle.js';
+export type {
+  AttachedApp,
+  ExitEvent,
+  Lifecycle,
+  LifecycleEvents,
+  ShutdownHook,
+  ShutdownResult,
+  StartTarget,
+  StateChange,
+  StepEvent,
+} from './lifecycle.js';
+export { DEFAULTS } from './options.js';
+export type {
+  CheckOptions,
+  EventLoopOptions,
+  ExitCodes,
+  ExitFunction,
+  HookOptions,
+  LifecycleOptions,
+  OpenMainPort,
+  ProbeOptions,
+  WarmupOptions,
+} from './options.js';
+export type { CheckEvent, CheckFunction } from './check-runner.js';
+export { retry, RETRY_DEFAULTS } from './warmup.js';
+export type { RetryOptions, WarmupFunction } from './warmup.js';
+export { answerProbe, isProbePath } from './probe-responses.js';
+export type { ProbeAnswer, ProbeAnswerOptions, ProbeRequest } from './probe-responses.js';
+export { InvalidOptionError, PodkitError, TimeoutError } from './errors.js';
+export type { PodkitErrorCode } from './errors.js';
+export { createJsonLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { LIFECYCLE_STATES } from './state.js';
+export type { CheckStatus, LifecycleState } from './state.js';
+export type { MainServer } from './drain.js';
+export { redactSecrets } from './redact.js';

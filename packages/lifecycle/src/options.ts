@@ -1,0 +1,405 @@
+/**
+ * User-facing options (everything optional) and the resolved configuration (everything set).
+ * Every default lives in DEFAULTS, once; the README's options table is written from it.
+ */
+import { constants as osConstants } from 'node:os';
+import { InvalidOptionError } from './errors.js';
+import { exitProcess } from './exit-codes.js';
+import { createJsonLogger, silentLogger, type Logger } from './logger.js';
+
+/** Per-check settings. */
+export interface CheckOptions {
+  /** Time between the end of one run and the start of the next, in ms. @default 2000 */
+  intervalMs?: number;
+  /** A run that has not settled by then is aborted and counts as a failure, in ms. @default 1000 */
+  timeoutMs?: number;
+  /** Consecutive failures that flip a passing check to failing. @default 3 */
+  failureThreshold?: number;
+  /** Consecutive successes that flip a failing check back to passing. @default 1 */
+  successThreshold?: number;
+  /** A failing critical check fails readiness; a failing non-critical one only reports "degraded". @default true */
+  critical?: boolean;
+}
+
+/** Per-warmup settings. */
+export interface WarmupOptions {
+  /** The task is aborted and warmup fails (exit 75) past this, in ms. @default 30000 */
+  timeoutMs?: number;
+}
+
+/** Per-hook settings. */
+export interface HookOptions {
+  /** The hook is abandoned (logged) past this and the next one runs, in ms. @default 5000 */
+  timeoutMs?: number;
+}
+
+/** The probe listener. It is a bare `node:http` server on its own port, with tight limits. */
+export interface ProbeOptions {
+  /** Port of the probe listener (0 picks a free one). @default 9000 */
+  port?: number;
+  /** Address to bind. Leave unset to listen on every interface, as the kubelet probes the pod IP. @default undefined */
+  host?: string;
+  /** Serve Prometheus text at `/metrics`. @default false */
+  metrics?: boolean;
+  /** Show error messages (credentials stripped) in probe bodies instead of only the error's kind. @default false */
+  exposeErrors?: boolean;
+  /** Open connections allowed; past it the oldest connection that has not sent a full request is dropped. @default 64 */
+  maxConnections?: number;
+  /** A client must send its request headers within this, in ms. @default 2000 */
+  headersTimeoutMs?: number;
+  /** A client must send its whole request within this, in ms. @default 5000 */
+  requestTimeoutMs?: number;
+  /** Largest request header block accepted; larger gets 431, in bytes. @default 8192 */
+  maxHeaderSize?: number;
+}
+
+/** Liveness from the event loop: fail `/livez` when the loop stays blocked. Off unless set. */
+export interface EventLoopOptions {
+  /** Event-loop delay (p99 over a one-second sample) above which a sample counts as stalled, in ms. */
+  maxDelayMs: number;
+  /** How long consecutive stalled samples must last before `/livez` answers 503, in ms. @default 10000 */
+  windowMs?: number;
+}
+
+/** Exit codes, one per way of leaving. */
+export interface ExitCodes {
+  /** Clean shutdown. @default 0 */
+  clean: number;
+  /** Uncaught exception or unhandled rejection. @default 70 */
+  crash: number;
+  /** Warmup (or the main listener) failed or timed out. @default 75 */
+  warmupFailed: number;
+  /** Shutdown ran past `shutdownTimeoutMs`; connections were cut. @default 124 */
+  shutdownTimeout: number;
+  /** Added to the signal number when a second signal forces an exit (128 + 15 = 143 for SIGTERM). @default 128 */
+  forcedBase: number;
+}
+
+export type OpenMainPort = 'before-warmup' | 'after-warmup';
+
+/** Called instead of `process.exit` (tests, embedding); it must not return to podkit expecting more work. */
+export type ExitFunction = (code: number, reason: string) => void;
+
+export interface LifecycleOptions {
+  /** The probe listener, or `false` for none (mount the probe routes on the app's port instead). */
+  probes?: ProbeOptions | false;
+  /**
+   * After SIGTERM, keep serving (with `Connection: close`) for this long so load balancers and
+   * Kubernetes endpoints notice the pod is leaving, in ms.
+   * @default 5000 inside Kubernetes (KUBERNETES_SERVICE_HOST set), 0 elsewhere
+   */
+  drainDelayMs?: number;
+  /** Bound on drain delay + drain + hooks together; past it, sockets are destroyed and the process exits 124, in ms. @default 25000 */
+  shutdownTimeoutMs?: number;
+  /** Bound on the fast drain after a crash before exiting 70, in ms. @default 5000 */
+  crashTimeoutMs?: number;
+  /** Signals that start the shutdown. A second one during shutdown exits at once. @default ['SIGTERM', 'SIGINT'] */
+  signals?: NodeJS.Signals[];
+  /** Exit 70 after a fast drain on an uncaught exception or unhandled rejection. @default true */
+  handleCrashes?: boolean;
+  /** When the main port opens. Readiness stays false until warmup finishes either way. @default 'before-warmup' */
+  openMainPort?: OpenMainPort;
+  /** Defaults for every `check()`. */
+  checks?: CheckOptions;
+  /** Defaults for every `warmup()`. */
+  warmup?: WarmupOptions;
+  /** Defaults for every `onShutdown()`. */
+  hooks?: HookOptions;
+  /** Liveness from the event loop's delay. @default undefined (off) */
+  eventLoop?: EventLoopOptions;
+  /** Override exit codes. */
+  exitCodes?: Partial<ExitCodes>;
+  /**
+   * Where the reason of a non-zero exit is written, for `kubectl describe pod`; `false` for nowhere.
+   * @default '/dev/termination-log' when that file exists
+   */
+  terminationMessagePath?: string | false;
+  /**
+   * The pod's grace period, to warn at start-up when the shutdown budget does not fit in it, in seconds.
+   * @default 30 inside Kubernetes, unset elsewhere
+   */
+  terminationGracePeriodSeconds?: number;
+  /** A pino-shaped logger, or `false` for silence. @default JSON lines on stdout */
+  logger?: Logger | false;
+  /** `true`: call `process.exit`; `false`: never exit (embedding, tests); or a function to call instead. @default true */
+  exit?: boolean | ExitFunction;
+}
+
+export interface ResolvedProbeOptions {
+  port: number;
+  host: string | undefined;
+  metrics: boolean;
+  exposeErrors: boolean;
+  maxConnections: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxHeaderSize: number;
+}
+
+export interface ResolvedCheckOptions {
+  intervalMs: number;
+  timeoutMs: number;
+  failureThreshold: number;
+  successThreshold: number;
+  critical: boolean;
+}
+
+export interface ResolvedOptions {
+  probes: ResolvedProbeOptions | false;
+  drainDelayMs: number;
+  shutdownTimeoutMs: number;
+  crashTimeoutMs: number;
+  signals: NodeJS.Signals[];
+  handleCrashes: boolean;
+  openMainPort: OpenMainPort;
+  checks: ResolvedCheckOptions;
+  warmup: Required<WarmupOptions>;
+  hooks: Required<HookOptions>;
+  eventLoop: Required<EventLoopOptions> | undefined;
+  exitCodes: ExitCodes;
+  terminationMessagePath: string | false | undefined;
+  terminationGracePeriodSeconds: number | undefined;
+  logger: Logger;
+  exit: ExitFunction | false;
+  inKubernetes: boolean;
+}
+
+/** Every default, in one place. */
+export const DEFAULTS = {
+  probes: {
+    port: 9000,
+    host: undefined,
+    metrics: false,
+    exposeErrors: false,
+    maxConnections: 64,
+    headersTimeoutMs: 2000,
+    requestTimeoutMs: 5000,
+    maxHeaderSize: 8192,
+  } satisfies ResolvedProbeOptions,
+  drainDelayMsInKubernetes: 5000,
+  drainDelayMsElsewhere: 0,
+  shutdownTimeoutMs: 25_000,
+  crashTimeoutMs: 5000,
+  signals: ['SIGTERM', 'SIGINT'] as NodeJS.Signals[],
+  handleCrashes: true,
+  openMainPort: 'before-warmup' as OpenMainPort,
+  checks: { intervalMs: 2000, timeoutMs: 1000, failureThreshold: 3, successThreshold: 1, critical: true } satisfies ResolvedCheckOptions,
+  warmup: { timeoutMs: 30_000 },
+  hooks: { timeoutMs: 5000 },
+  eventLoopWindowMs: 10_000,
+  exitCodes: { clean: 0, crash: 70, warmupFailed: 75, shutdownTimeout: 124, forcedBase: 128 } satisfies ExitCodes,
+  terminationMessagePath: '/dev/termination-log',
+  terminationGracePeriodSecondsInKubernetes: 30,
+} as const;
+
+const MAX_TIMER_MS = 2_147_483_647; // setTimeout's ceiling; a larger value would fire at once.
+
+// --- validators: each names the option, the value and what is allowed -------------------------
+
+function plainObject(name: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError(name, value, 'an object');
+  return value as Record<string, unknown>;
+}
+
+export function knownKeys(name: string, value: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      const where = name ? `${name}.${key}` : key;
+      throw new InvalidOptionError(where, value[key], `no such option (known: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+export function durationMs(name: string, value: unknown, fallback: number, { min = 0 } = {}): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_TIMER_MS) {
+    throw new InvalidOptionError(name, value, `an integer number of milliseconds from ${min} to ${MAX_TIMER_MS}`);
+  }
+  return value;
+}
+
+export function positiveInteger(name: string, value: unknown, fallback: number, max = 1_000_000): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidOptionError(name, value, `an integer from 1 to ${max}`);
+  }
+  return value;
+}
+
+export function bool(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidOptionError(name, value, 'true or false');
+  return value;
+}
+
+function port(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new InvalidOptionError(name, value, 'an integer port from 1 to 65535 (or 0 for any free port)');
+  }
+  return value;
+}
+
+function exitCode(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) {
+    throw new InvalidOptionError(name, value, 'an integer exit code from 0 to 255');
+  }
+  return value;
+}
+
+export function resolveCheckOptions(name: string, value: unknown, base: ResolvedCheckOptions): ResolvedCheckOptions {
+  if (value === undefined) return base;
+  const o = plainObject(name, value);
+  knownKeys(name, o, ['intervalMs', 'timeoutMs', 'failureThreshold', 'successThreshold', 'critical']);
+  return {
+    intervalMs: durationMs(`${name}.intervalMs`, o.intervalMs, base.intervalMs, { min: 1 }),
+    timeoutMs: durationMs(`${name}.timeoutMs`, o.timeoutMs, base.timeoutMs, { min: 1 }),
+    failureThreshold: positiveInteger(`${name}.failureThreshold`, o.failureThreshold, base.failureThreshold, 1000),
+    successThreshold: positiveInteger(`${name}.successThreshold`, o.successThreshold, base.successThreshold, 1000),
+    critical: bool(`${name}.critical`, o.critical, base.critical),
+  };
+}
+
+export function resolveTimeoutOptions(name: string, value: unknown, fallbackMs: number): { timeoutMs: number } {
+  if (value === undefined) return { timeoutMs: fallbackMs };
+  const o = plainObject(name, value);
+  knownKeys(name, o, ['timeoutMs']);
+  return { timeoutMs: durationMs(`${name}.timeoutMs`, o.timeoutMs, fallbackMs, { min: 1 }) };
+}
+
+function resolveProbes(value: unknown): ResolvedProbeOptions | false {
+  if (value === false) return false;
+  if (value === undefined) return { ...DEFAULTS.probes };
+  const o = plainObject('probes', value);
+  const d = DEFAULTS.probes;
+  knownKeys('probes', o, Object.keys(d));
+  if (o.host !== undefined && (typeof o.host !== 'string' || o.host === '')) {
+    throw new InvalidOptionError('probes.host', o.host, 'a non-empty host name or address');
+  }
+  return {
+    port: port('probes.port', o.port, d.port),
+    host: o.host as string | undefined,
+    metrics: bool('probes.metrics', o.metrics, d.metrics),
+    exposeErrors: bool('probes.exposeErrors', o.exposeErrors, d.exposeErrors),
+    maxConnections: positiveInteger('probes.maxConnections', o.maxConnections, d.maxConnections, 100_000),
+    headersTimeoutMs: durationMs('probes.headersTimeoutMs', o.headersTimeoutMs, d.headersTimeoutMs, { min: 1 }),
+    requestTimeoutMs: durationMs('probes.requestTimeoutMs', o.requestTimeoutMs, d.requestTimeoutMs, { min: 1 }),
+    maxHeaderSize: positiveInteger('probes.maxHeaderSize', o.maxHeaderSize, d.maxHeaderSize, 1024 * 1024),
+  };
+}
+
+function resolveSignals(value: unknown): NodeJS.Signals[] {
+  if (value === undefined) return [...DEFAULTS.signals];
+  if (!Array.isArray(value)) throw new InvalidOptionError('signals', value, 'an array of signal names such as ["SIGTERM", "SIGINT"]');
+  for (const signal of value) {
+    if (typeof signal !== 'string' || !(signal in osConstants.signals)) {
+      throw new InvalidOptionError('signals', signal, 'signal names this platform knows, such as "SIGTERM", "SIGINT" or "SIGUSR2"');
+    }
+    if (signal === 'SIGKILL' || signal === 'SIGSTOP') throw new InvalidOptionError('signals', signal, 'a signal a process can catch (not SIGKILL or SIGSTOP)');
+  }
+  return [...new Set(value as NodeJS.Signals[])];
+}
+
+function resolveExitCodes(value: unknown): ExitCodes {
+  const d = DEFAULTS.exitCodes;
+  if (value === undefined) return { ...d };
+  const o = plainObject('exitCodes', value);
+  knownKeys('exitCodes', o, Object.keys(d));
+  return {
+    clean: exitCode('exitCodes.clean', o.clean, d.clean),
+    crash: exitCode('exitCodes.crash', o.crash, d.crash),
+    warmupFailed: exitCode('exitCodes.warmupFailed', o.warmupFailed, d.warmupFailed),
+    shutdownTimeout: exitCode('exitCodes.shutdownTimeout', o.shutdownTimeout, d.shutdownTimeout),
+    forcedBase: exitCode('exitCodes.forcedBase', o.forcedBase, d.forcedBase),
+  };
+}
+
+function resolveLogger(value: unknown): Logger {
+  if (value === undefined) return createJsonLogger();
+  if (value === false) return silentLogger;
+  const o = value as Record<string, unknown> | null;
+  for (const level of ['info', 'warn', 'error', 'fatal']) {
+    if (typeof o !== 'object' || o === null || typeof o[level] !== 'function') {
+      throw new InvalidOptionError('logger', value, 'false or an object with info, warn, error and fatal methods (pino works)');
+    }
+  }
+  return value as Logger;
+}
+
+function resolveExit(value: unknown): ExitFunction | false {
+  if (value === undefined || value === true) return exitProcess;
+  if (value === false) return false;
+  if (typeof value === 'function') return value as ExitFunction;
+  throw new InvalidOptionError('exit', value, 'true, false or a function (code, reason) => void');
+}
+
+function resolveEventLoop(value: unknown): Required<EventLoopOptions> | undefined {
+  if (value === undefined) return undefined;
+  const o = plainObject('eventLoop', value);
+  knownKeys('eventLoop', o, ['maxDelayMs', 'windowMs']);
+  if (o.maxDelayMs === undefined) throw new InvalidOptionError('eventLoop.maxDelayMs', undefined, 'an integer number of milliseconds from 1');
+  return {
+    maxDelayMs: durationMs('eventLoop.maxDelayMs', o.maxDelayMs, 0, { min: 1 }),
+    windowMs: durationMs('eventLoop.windowMs', o.windowMs, DEFAULTS.eventLoopWindowMs, { min: 1000 }),
+  };
+}
+
+const TOP_LEVEL_KEYS = [
+  'probes', 'drainDelayMs', 'shutdownTimeoutMs', 'crashTimeoutMs', 'signals', 'handleCrashes', 'openMainPort', 'checks',
+  'warmup', 'hooks', 'eventLoop', 'exitCodes', 'terminationMessagePath', 'terminationGracePeriodSeconds', 'logger', 'exit',
+] as const satisfies readonly (keyof LifecycleOptions)[];
+
+/** Validates every option up front and fills in defaults. `env` is read here, never at import time. */
+export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const o = plainObject('options', options);
+  knownKeys('', o, TOP_LEVEL_KEYS);
+  const inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST);
+
+  const shutdownTimeoutMs = durationMs('shutdownTimeoutMs', o.shutdownTimeoutMs, DEFAULTS.shutdownTimeoutMs, { min: 1 });
+  const drainDelayMs = durationMs(
+    'drainDelayMs',
+    o.drainDelayMs,
+    inKubernetes ? DEFAULTS.drainDelayMsInKubernetes : DEFAULTS.drainDelayMsElsewhere,
+  );
+  if (drainDelayMs >= shutdownTimeoutMs) {
+    throw new InvalidOptionError(
+      'drainDelayMs',
+      drainDelayMs,
+      `less than shutdownTimeoutMs (${shutdownTimeoutMs} ms), which bounds the drain delay, the drain and the hooks together`,
+    );
+  }
+
+  if (o.openMainPort !== undefined && o.openMainPort !== 'before-warmup' && o.openMainPort !== 'after-warmup') {
+    throw new InvalidOptionError('openMainPort', o.openMainPort, '"before-warmup" or "after-warmup"');
+  }
+  const tmp = o.terminationMessagePath;
+  if (tmp !== undefined && tmp !== false && (typeof tmp !== 'string' || tmp === '')) {
+    throw new InvalidOptionError('terminationMessagePath', tmp, 'a file path or false');
+  }
+  const grace = o.terminationGracePeriodSeconds;
+  if (grace !== undefined && (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0)) {
+    throw new InvalidOptionError('terminationGracePeriodSeconds', grace, 'a whole number of seconds from 0');
+  }
+
+  return {
+    probes: resolveProbes(o.probes),
+    drainDelayMs,
+    shutdownTimeoutMs,
+    crashTimeoutMs: durationMs('crashTimeoutMs', o.crashTimeoutMs, DEFAULTS.crashTimeoutMs, { min: 1 }),
+    signals: resolveSignals(o.signals),
+    handleCrashes: bool('handleCrashes', o.handleCrashes, DEFAULTS.handleCrashes),
+    openMainPort: (o.openMainPort as OpenMainPort | undefined) ?? DEFAULTS.openMainPort,
+    checks: resolveCheckOptions('checks', o.checks, DEFAULTS.checks),
+    warmup: resolveTimeoutOptions('warmup', o.warmup, DEFAULTS.warmup.timeoutMs),
+    hooks: resolveTimeoutOptions('hooks', o.hooks, DEFAULTS.hooks.timeoutMs),
+    eventLoop: resolveEventLoop(o.eventLoop),
+    exitCodes: resolveExitCodes(o.exitCodes),
+    terminationMessagePath: tmp as string | false | undefined,
+    terminationGracePeriodSeconds:
+      (grace as number | undefined) ?? (inKubernetes ? DEFAULTS.terminationGracePeriodSecondsInKubernetes : undefined),
+    logger: resolveLogger(o.logger),
+    exit: resolveExit(o.exit),
+    inKubernetes,
+  };
+}

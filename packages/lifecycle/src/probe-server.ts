@@ -1,0 +1,97 @@
+/**
+ * The probe listener: a bare `node:http` server on its own port. No framework, no middleware,
+ * nothing that awaits; and limits tight enough that a slow or hostile client cannot starve it.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { ResolvedProbeOptions } from './options.js';
+import type { ProbeAnswer, ProbeRequest } from './probe-responses.js';
+
+export interface ProbeServer {
+  readonly server: Server;
+  listen(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+/** Sockets that have not yet sent a complete request; the only ones ever evicted. */
+const kWaiting = Symbol('podkit.probe.waiting');
+type ProbeSocket = Socket & { [kWaiting]?: boolean };
+
+export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer, options: ResolvedProbeOptions): ProbeServer {
+  const server = createServer(
+    {
+      maxHeaderSize: options.maxHeaderSize,
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      // Node checks those two timeouts on this interval (30 s by default): check often enough
+      // for the limits to mean something.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(options.headersTimeoutMs / 2))),
+      // The kubelet opens a fresh connection per probe; keep-alive would only let clients hold sockets.
+      keepAlive: false,
+      noDelay: true,
+    },
+    (req: IncomingMessage, res: ServerResponse) => {
+      (req.socket as ProbeSocket)[kWaiting] = false;
+      const result = answer({ method: req.method ?? 'GET', url: req.url ?? '/', accept: req.headers.accept });
+      res.shouldKeepAlive = false;
+      res.writeHead(result.status, { ...result.headers, connection: 'close' });
+      res.end(result.body);
+      // A request body is never read; drop it instead of buffering it.
+      req.resume();
+    },
+  );
+  server.keepAliveTimeout = 1;
+
+  // Connection cap. Past `maxConnections`, the oldest socket still waiting for its request is
+  // dropped to make room: the newest caller (the kubelet, every 10 s) always gets through, while a
+  // slowloris holding hundreds of half-sent requests only ever loses its own oldest ones.
+  const sockets = new Set<ProbeSocket>();
+  server.on('connection', (socket: ProbeSocket) => {
+    socket[kWaiting] = true;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    // Belt and braces for what headersTimeout does not cover (a socket that never sends a byte).
+    socket.setTimeout(options.requestTimeoutMs, () => socket.destroy());
+    if (sockets.size > options.maxConnections) {
+      for (const candidate of sockets) {
+        if (candidate !== socket && candidate[kWaiting]) {
+          candidate.destroy();
+          sockets.delete(candidate);
+          break;
+        }
+      }
+    }
+  });
+
+  // Malformed or oversized requests get an answer and a closed socket; never a crash.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (socket.writable && !socket.destroyed) {
+      const status =
+        error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    socket.destroy();
+  });
+
+  return {
+    server,
+    listen: () =>
+      new Promise<AddressInfo>((resolve, reject) => {
+        const onError = (error: Error) => reject(error);
+        server.once('error', onError);
+        server.listen({ port: options.port, host: options.host }, () => {
+          server.off('error', onError);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) {
+          resolve();
+          return;
+        }
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}

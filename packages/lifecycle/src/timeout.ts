@@ -1,0 +1,60 @@
+import { TimeoutError } from './errors.js';
+
+export type AbortableTask<T = unknown> = (signal: AbortSignal) => T | Promise<T>;
+
+/**
+ * Runs `task` with an AbortSignal that aborts (reason: TimeoutError) after `timeoutMs`, and settles
+ * at the timeout even when the task ignores its signal: a hung dependency can never hang the caller.
+ * `keepAlive: false` unrefs the timer, for background work that must not hold the process open.
+ */
+export async function runWithTimeout<T>(
+  what: string,
+  timeoutMs: number,
+  task: AbortableTask<T>,
+  { keepAlive = true, signal: parent }: { keepAlive?: boolean; signal?: AbortSignal } = {},
+): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let onParentAbort: (() => void) | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new TimeoutError(what, timeoutMs);
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs);
+    if (!keepAlive) timer.unref();
+    if (parent) {
+      onParentAbort = () => {
+        controller.abort(parent.reason);
+        reject(parent.reason);
+      };
+      if (parent.aborted) onParentAbort();
+      else parent.addEventListener('abort', onParentAbort, { once: true });
+    }
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => task(controller.signal)), deadline]);
+  } finally {
+    clearTimeout(timer);
+    if (onParentAbort) parent?.removeEventListener('abort', onParentAbort);
+  }
+}
+
+/** A sleep that ends early (rejecting with the signal's reason) when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
