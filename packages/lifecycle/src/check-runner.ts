@@ -31,6 +31,7 @@ export class CheckRunner {
   readonly verdict: CheckVerdict;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
+  private current: Promise<void> | undefined;
 
   constructor(
     readonly name: string,
@@ -46,7 +47,7 @@ export class CheckRunner {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    void this.runOnce();
+    void this.run();
   }
 
   stop(): void {
@@ -54,8 +55,28 @@ export class CheckRunner {
     clearTimeout(this.timer);
   }
 
-  /** Runs the check once and records the result; the next run is scheduled after it settles, so runs never pile up. */
-  async runOnce(): Promise<void> {
+  /**
+   * Brings a verdict up to date before it matters (the moment warmup ends): waits for a run in
+   * flight, then, unless the check passes, runs it again now instead of at the next interval.
+   * A check whose first run failed because warmup had not yet connected its client would
+   * otherwise hold readiness at 503 for up to `intervalMs` after the service is warm.
+   */
+  async refresh(): Promise<void> {
+    if (this.current) await this.current;
+    if (this.verdict.status === 'ok' || this.stopped) return;
+    clearTimeout(this.timer);
+    await this.run();
+  }
+
+  /** Runs the check once (or joins the run in flight); the next run is scheduled after it settles, so runs never pile up. */
+  run(): Promise<void> {
+    this.current ??= this.execute().finally(() => {
+      this.current = undefined;
+    });
+    return this.current;
+  }
+
+  private async execute(): Promise<void> {
     const started = performance.now();
     let error: unknown;
     let ok: boolean;
@@ -69,8 +90,9 @@ export class CheckRunner {
     }
     this.record(ok, performance.now() - started, error);
     if (!this.stopped) {
+      clearTimeout(this.timer);
       // Checks are background work: their timers never hold the process open.
-      this.timer = setTimeout(() => void this.runOnce(), this.options.intervalMs).unref();
+      this.timer = setTimeout(() => void this.run(), this.options.intervalMs).unref();
     }
   }
 

@@ -19,7 +19,8 @@ export type MainServer = HttpServer | HttpsServer;
 /**
  * A socket that has never carried a request was accepted moments ago and may have a request on
  * the wire: it gets this long to send it (and be answered with `Connection: close`) before it is
- * closed. Idle keep-alive sockets that have already served requests are closed at once.
+ * closed. So does a kept-alive socket whose next request is half-way in (bytes read since its last
+ * response, not yet a full request). Idle keep-alive sockets are closed at once.
  */
 const FRESH_SOCKET_GRACE_MS = 500;
 
@@ -27,6 +28,9 @@ interface SocketState {
   active: number;
   served: number;
   openedAt: number;
+  /** When its last response closed, and `socket.bytesRead` then: more bytes since mean a request is arriving. */
+  idleAt: number;
+  bytesReadWhenIdle: number;
 }
 
 export class RequestDrain {
@@ -37,6 +41,7 @@ export class RequestDrain {
   private readonly servers = new Set<MainServer>();
   private draining = false;
   private closing = false;
+  private closingAt = 0;
   private freshTimer: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
 
@@ -46,6 +51,11 @@ export class RequestDrain {
   attach(server: MainServer): void {
     if (this.servers.has(server)) return;
     this.servers.add(server);
+    if (this.closing) {
+      // Handed over after the drain began (stop() raced start()): it must never take traffic.
+      if (server.listening) stopListening(server);
+      else server.once('listening', () => stopListening(server));
+    }
     // TLS: the socket that carries requests is the TLS socket, announced by 'secureConnection'.
     const connectionEvent = 'setSecureContext' in server ? 'secureConnection' : 'connection';
     server.on(connectionEvent, (socket: Socket) => this.addSocket(socket));
@@ -65,6 +75,8 @@ export class RequestDrain {
     if (this.draining) this.closeAfterResponse(res);
     res.once('close', () => {
       state.active -= 1;
+      state.idleAt = Date.now();
+      state.bytesReadWhenIdle = req.socket.bytesRead;
       this.snapshot.inFlight -= 1;
       this.responses.delete(res);
       // Node's own bookkeeping for this response runs first; then a socket kept alive by a
@@ -101,6 +113,7 @@ export class RequestDrain {
   async close(): Promise<void> {
     this.startDraining();
     this.closing = true;
+    this.closingAt = Date.now();
     for (const server of this.servers) stopListening(server);
     for (const socket of this.sockets.keys()) this.closeIfIdle(socket);
     await this.drained();
@@ -132,7 +145,7 @@ export class RequestDrain {
   private addSocket(socket: Socket): SocketState {
     let state = this.sockets.get(socket);
     if (state) return state;
-    state = { active: 0, served: 0, openedAt: Date.now() };
+    state = { active: 0, served: 0, openedAt: Date.now(), idleAt: 0, bytesReadWhenIdle: 0 };
     this.sockets.set(socket, state);
     socket.once('close', () => {
       this.sockets.delete(socket);
@@ -150,18 +163,21 @@ export class RequestDrain {
   private closeIfIdle(socket: Socket): void {
     const state = this.sockets.get(socket);
     if (!state || state.active > 0 || socket.destroyed) return;
-    const age = Date.now() - state.openedAt;
-    if (state.served > 0 || age >= FRESH_SOCKET_GRACE_MS) {
+    // Node's parser consumes the socket natively, so bytes read since the last response are the
+    // only sign of a request that has begun to arrive (Node's closeIdleConnections spares those too).
+    const midRequest = state.served > 0 && socket.bytesRead > state.bytesReadWhenIdle;
+    const waited = Date.now() - (state.served === 0 ? state.openedAt : Math.max(state.idleAt, this.closingAt));
+    if ((state.served > 0 && !midRequest) || waited >= FRESH_SOCKET_GRACE_MS) {
       // destroySoon: flush what is written, then close.
       socket.destroySoon();
       return;
     }
-    // A fresh socket: look again when its grace is over (one timer for all of them).
+    // A fresh socket, or one mid-request: look again when its grace is over (one timer for all of them).
     if (!this.freshTimer) {
       this.freshTimer = setTimeout(() => {
         this.freshTimer = undefined;
         for (const s of this.sockets.keys()) this.closeIfIdle(s);
-      }, FRESH_SOCKET_GRACE_MS - age + 1);
+      }, FRESH_SOCKET_GRACE_MS - waited + 1);
     }
   }
 }

@@ -75,6 +75,8 @@ export interface LifecycleEvents {
 
 export interface ShutdownResult extends ExitEvent {}
 
+const EVENT_NAMES: readonly (keyof LifecycleEvents)[] = ['state', 'check', 'warmup', 'hook', 'exit'];
+
 export interface Lifecycle {
   /** The current state. */
   readonly state: LifecycleState;
@@ -150,6 +152,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   let finished: ShutdownResult | undefined;
   let crashed: { reason: string } | undefined;
   let holdWaiters: Array<() => void> = [];
+  const deadlines = new Set<NodeJS.Timeout>();
 
   // --- events and state ------------------------------------------------------------------------
 
@@ -194,6 +197,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     if (code !== 0) writeTerminationMessage(config.terminationMessagePath, `${reason} (exit ${code})`);
     (code === 0 ? logger.info : logger.error).call(logger, { event: 'exit', code, kind, reason: redactSecrets(reason) }, `podkit exit ${code}`);
     emit('exit', finished);
+    for (const timer of deadlines) clearTimeout(timer);
     for (const uninstall of uninstalls.splice(0)) uninstall();
     for (const runner of checks.values()) runner.stop();
     resolveShutdown?.(finished);
@@ -233,12 +237,14 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
 
   /** Cuts what is left and leaves with `kind` when `ms` passes first. The timer is ref'd: it must fire even if nothing else holds the loop. */
   function deadline(ms: number, kind: ExitKind, what: string): NodeJS.Timeout {
-    return setTimeout(() => {
+    const timer = setTimeout(() => {
       const cut = drain.openSockets;
       drain.destroyAll();
       void probeServer?.close();
       finish(crashed ? 'crash' : kind, `${crashed ? `${crashed.reason}; ` : ''}${what} exceeded ${ms} ms; ${cut} connection(s) cut`);
     }, ms);
+    deadlines.add(timer);
+    return timer;
   }
 
   function beginShutdown(reason: string): Promise<ShutdownResult> {
@@ -284,7 +290,9 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     transition('failed', reason);
     drain.startDraining();
     warmupController.abort(new PodkitError('ERR_PODKIT_INVALID_STATE', reason));
-    const timer = deadline(boundMs, kind, 'fast shutdown');
+    // A crash's reason is already prefixed by deadline(); a failed warmup's must be kept too, or a
+    // slow hook would replace "why it failed" in the termination message with "it was slow to leave".
+    const timer = deadline(boundMs, kind, kind === 'crash' ? 'fast shutdown' : `${reason}; fast shutdown`);
     void (async () => {
       await closeEverything();
       await probeServer?.close();
@@ -374,9 +382,15 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     try {
       await waitListening(server);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const probePort = config.probes ? config.probes.port : undefined;
-      const hint = code === 'EADDRINUSE' && probePort !== undefined ? ` (is the main port the probe port, probes.port = ${probePort}?)` : '';
+      const { code, port: triedPort } = error as NodeJS.ErrnoException & { port?: number };
+      // With probes.port 0 the configured port says nothing: compare with the port actually bound.
+      const probePort = probeAddress?.port ?? (config.probes ? config.probes.port : undefined);
+      const hint =
+        code !== 'EADDRINUSE' || probePort === undefined
+          ? ''
+          : triedPort === probePort
+            ? ` (port ${probePort} is the probe listener's, probes.port: give the main server and the probes different ports)`
+            : ` (is the main port the probe port, probes.port = ${probePort}?)`;
       throw new PodkitError('ERR_PODKIT_LISTEN_FAILED', `the main server could not listen: ${errorMessage(error)}${hint}`, { cause: error });
     }
     const port = (server.address() as AddressInfo | null)?.port;
@@ -437,13 +451,16 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
         }
         logger.info({ event: 'probes', port: probeAddress.port }, `probes listening on port ${probeAddress.port}`);
       }
-      transition('warming', 'start() called');
-      if (config.eventLoop) uninstalls.push(startEventLoopMonitor(config.eventLoop, snapshot));
-      for (const runner of checks.values()) runner.start();
-
-      if (config.openMainPort === 'before-warmup') await openMainPort(target);
-      await runWarmups();
-      if (config.openMainPort === 'after-warmup' && !shutdown) await openMainPort(target);
+      // stop() may have come while the probe port was opening: then nothing more starts (no
+      // checks, no monitor, no main port), or it would outlive the exit that already happened.
+      if (!shutdown) {
+        transition('warming', 'start() called');
+        if (config.eventLoop) uninstalls.push(startEventLoopMonitor(config.eventLoop, snapshot));
+        for (const runner of checks.values()) runner.start();
+        if (config.openMainPort === 'before-warmup') await openMainPort(target);
+        await runWarmups();
+        if (config.openMainPort === 'after-warmup' && !shutdown) await openMainPort(target);
+      }
     } catch (error) {
       if (shutdown) {
         // A signal arrived during start-up; the shutdown sequence owns the exit.
@@ -453,6 +470,9 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       await result;
       throw error instanceof PodkitError ? error : new PodkitError('ERR_PODKIT_WARMUP_FAILED', errorMessage(error), { cause: error });
     }
+    if (shutdown) return mainServer;
+    // Verdicts as of now, not as of before warmup connected the clients they check.
+    await Promise.all([...checks.values()].map((runner) => runner.refresh()));
     if (shutdown) return mainServer;
     snapshot.warmedUp = true;
     transition('ready', 'warmup finished');
@@ -505,6 +525,8 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     },
 
     hold(name) {
+      // Names may repeat (several consumers of one queue); they only label the "waiting for" log line.
+      if (typeof name !== 'string' || name.trim() === '') throw new InvalidOptionError('hold name', name, 'a non-empty string');
       const key = Symbol(name);
       holds.set(key, name);
       let released = false;
@@ -556,6 +578,9 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     },
 
     on(event, listener) {
+      // A misspelt event name would otherwise subscribe to nothing, silently.
+      if (!EVENT_NAMES.includes(event)) throw new InvalidOptionError('on(event)', event, `one of ${EVENT_NAMES.join(', ')}`);
+      if (typeof listener !== 'function') throw new InvalidOptionError(`on("${event}", listener)`, listener, 'a function');
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));
       set.add(listener as (payload: never) => void);

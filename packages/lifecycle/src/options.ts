@@ -277,14 +277,25 @@ function resolveProbes(value: unknown): ResolvedProbeOptions | false {
   if (o.host !== undefined && (typeof o.host !== 'string' || o.host === '')) {
     throw new InvalidOptionError('probes.host', o.host, 'a non-empty host name or address');
   }
+  const headersTimeoutMs = durationMs('probes.headersTimeoutMs', o.headersTimeoutMs, d.headersTimeoutMs, { min: 1 });
+  const requestTimeoutMs = durationMs('probes.requestTimeoutMs', o.requestTimeoutMs, d.requestTimeoutMs, { min: 1 });
+  // node:http throws ERR_OUT_OF_RANGE at createServer when headersTimeout > requestTimeout; say so
+  // here, at construction, instead of failing start() with Node's message.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new InvalidOptionError(
+      'probes.headersTimeoutMs',
+      headersTimeoutMs,
+      `at most probes.requestTimeoutMs (${requestTimeoutMs} ms): the headers are part of the request`,
+    );
+  }
   return {
     port: port('probes.port', o.port, d.port),
     host: o.host as string | undefined,
     metrics: bool('probes.metrics', o.metrics, d.metrics),
     exposeErrors: bool('probes.exposeErrors', o.exposeErrors, d.exposeErrors),
     maxConnections: positiveInteger('probes.maxConnections', o.maxConnections, d.maxConnections, 100_000),
-    headersTimeoutMs: durationMs('probes.headersTimeoutMs', o.headersTimeoutMs, d.headersTimeoutMs, { min: 1 }),
-    requestTimeoutMs: durationMs('probes.requestTimeoutMs', o.requestTimeoutMs, d.requestTimeoutMs, { min: 1 }),
+    headersTimeoutMs,
+    requestTimeoutMs,
     maxHeaderSize: positiveInteger('probes.maxHeaderSize', o.maxHeaderSize, d.maxHeaderSize, 1024 * 1024),
   };
 }

@@ -73,7 +73,7 @@ export function answerProbe(snapshot: HealthSnapshot, request: ProbeRequest, opt
 
   const probe = route.probe;
   const pass = probe === 'livez' ? snapshot.isAlive() : probe === 'startupz' ? snapshot.isStarted() : snapshot.isReady(exclude);
-  if (json) return finish(pass ? 200 : 503, json, JSON.stringify(jsonBody(snapshot, probe, pass, exclude, options.exposeErrors)), head);
+  if (json) return finish(pass ? 200 : 503, json, jsonText(jsonBody(snapshot, probe, pass, exclude, options.exposeErrors)), head);
   if (pass && !verbose) return finish(200, 'text', 'ok\n', head);
   return finish(pass ? 200 : 503, 'text', textBody(snapshot, probe, pass, exclude, options.exposeErrors), head);
 }
@@ -102,7 +102,12 @@ function matchRoute(path: string, metrics: boolean): Route | undefined {
 function splitUrl(url: string, prefix: string): { path: string; query: URLSearchParams } {
   const q = url.indexOf('?');
   let path = q === -1 ? url : url.slice(0, q);
-  if (prefix && path.startsWith(prefix)) path = path.slice(prefix.length) || '/';
+  const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  if (base) {
+    // Outside the prefix nothing is a probe route: with routes under /health, the app's own
+    // /livez (or /healthlivez) stays the app's.
+    path = path === base || path.startsWith(`${base}/`) ? path.slice(base.length) || '/' : '';
+  }
   return { path, query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)) };
 }
 
@@ -131,10 +136,39 @@ function textBody(snapshot: HealthSnapshot, probe: ProbeName, pass: boolean, exc
     lines.push(`${snapshot.isStarted() ? '[+]' : '[-]'}warmup ${snapshot.warmedUp ? 'finished' : 'not finished'}`);
   } else {
     lines.push(`${snapshot.state === 'ready' ? '[+]' : '[-]'}state ${snapshot.state}`);
-    for (const check of snapshot.checks.values()) lines.push(checkLine(check, exposeErrors, exclude.has(check.name)));
+    const checkLines = [...snapshot.checks.values()].map((check) => ({
+      text: checkLine(check, exposeErrors, exclude.has(check.name)),
+      passing: check.status === 'ok' || exclude.has(check.name),
+    }));
+    lines.push(...fitCheckLines(checkLines));
   }
   lines.push(`${probe} check ${pass ? 'passed' : 'failed'}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Room left for check details once the state, verdict and "not shown" lines are in. */
+const CHECK_DETAIL_BUDGET = MAX_BODY_BYTES - 512;
+
+/**
+ * Every check line when they fit; otherwise the failing ones first, as many as fit, then a count of
+ * the rest, so that the verdict line stays last and a long list never hides what is failing.
+ */
+function fitCheckLines(lines: Array<{ text: string; passing: boolean }>): string[] {
+  const size = (text: string) => Buffer.byteLength(text) + 1;
+  if (lines.reduce((sum, line) => sum + size(line.text), 0) <= CHECK_DETAIL_BUDGET) return lines.map((line) => line.text);
+  const shown: string[] = [];
+  let used = 0;
+  let hiddenFailing = 0;
+  for (const line of [...lines.filter((l) => !l.passing), ...lines.filter((l) => l.passing)]) {
+    if (used + size(line.text) > CHECK_DETAIL_BUDGET) {
+      if (!line.passing) hiddenFailing += 1;
+      continue;
+    }
+    used += size(line.text);
+    shown.push(line.text);
+  }
+  shown.push(`[…] ${lines.length - shown.length} more checks not shown (${hiddenFailing} of them not passing)`);
+  return shown;
 }
 
 function checkJson(check: CheckVerdict, exposeErrors: boolean): Record<string, unknown> {
@@ -163,6 +197,28 @@ function jsonBody(snapshot: HealthSnapshot, probe: ProbeName, pass: boolean, exc
   }
   // health+json: "warn" is healthy with concerns, here a non-critical check failing.
   return { ...base, status: pass ? (degraded ? 'warn' : 'pass') : 'fail', checks };
+}
+
+/**
+ * The JSON body, kept whole and parseable under the size limit: with too many checks to detail,
+ * the ones not passing come first, then passing ones while they fit, and `omitted` counts the rest
+ * (cutting the text at a byte count, as for plain text, would leave invalid JSON).
+ */
+function jsonText(body: Record<string, unknown>): string {
+  const full = JSON.stringify(body);
+  const checks = body.checks as Record<string, { status: string }> | undefined;
+  if (Buffer.byteLength(full) <= MAX_BODY_BYTES || !checks) return full;
+  const entries = Object.entries(checks);
+  const ordered = [...entries.filter(([, c]) => c.status !== 'pass'), ...entries.filter(([, c]) => c.status === 'pass')];
+  const kept: Record<string, unknown> = {};
+  let used = 0;
+  for (const [name, check] of ordered) {
+    const size = Buffer.byteLength(JSON.stringify(name)) + Buffer.byteLength(JSON.stringify(check)) + 2;
+    if (used + size > CHECK_DETAIL_BUDGET) continue;
+    used += size;
+    kept[name] = check;
+  }
+  return JSON.stringify({ ...body, checks: kept, omitted: entries.length - Object.keys(kept).length });
 }
 
 function renderMetrics(snapshot: HealthSnapshot): string {
@@ -209,7 +265,9 @@ const CONTENT_TYPES = {
 
 function finish(status: number, type: keyof typeof CONTENT_TYPES, body: string, head: boolean): ProbeAnswer {
   let text = body;
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) text = `${Buffer.from(text).subarray(0, MAX_BODY_BYTES - 16).toString()}\n…truncated\n`;
+  // The kubelet reads 10 KiB of a probe body at most; Prometheus reads all of /metrics, and a cut
+  // there would only break its parser.
+  if (type !== 'metrics' && Buffer.byteLength(text) > MAX_BODY_BYTES) text = `${Buffer.from(text).subarray(0, MAX_BODY_BYTES - 16).toString()}\n…truncated\n`;
   return {
     status,
     headers: { ...BASE_HEADERS, 'content-type': CONTENT_TYPES[type], 'content-length': String(Buffer.byteLength(text)) },

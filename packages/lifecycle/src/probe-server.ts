@@ -73,6 +73,18 @@ export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer
     socket.destroy();
   });
 
+  let closed = false;
+  const close = () =>
+    new Promise<void>((resolve) => {
+      closed = true;
+      if (!server.listening) {
+        resolve();
+        return;
+      }
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+
   return {
     server,
     listen: () =>
@@ -81,17 +93,12 @@ export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer
         server.once('error', onError);
         server.listen({ port: options.port, host: options.host }, () => {
           server.off('error', onError);
-          resolve(server.address() as AddressInfo);
+          const address = server.address() as AddressInfo;
+          // close() came while the port was being bound (stop() raced start()): close it now.
+          if (closed) void close();
+          resolve(address);
         });
       }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (!server.listening) {
-          resolve();
-          return;
-        }
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
+    close,
   };
 }

@@ -4,8 +4,11 @@
  * or `timeout`) unless the user opts in; logs always get the credentials stripped.
  */
 
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi;
-const SECRET_PAIR = /\b(password|passwd|pwd|secret|token|api[-_]?key|auth)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
+// The userinfo runs to the LAST '@' before the path: a password may hold a raw '@'
+// (postgres://user:p@ss@host), and stopping at the first one would print the rest of it.
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi;
+// No word boundary before the key: DB_PASSWORD=… and PGPASSWORD: … must match too.
+const SECRET_PAIR = /(password|passwd|pwd|secret|token|api[-_]?key|auth)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
 
 /** Removes credentials from a message: `redis://user:pw@host` → `redis://***@host`, `password=x` → `password=***`. */
 export function redactSecrets(message: string): string {

@@ -13,6 +13,8 @@ export async function runWithTimeout<T>(
   task: AbortableTask<T>,
   { keepAlive = true, signal: parent }: { keepAlive?: boolean; signal?: AbortSignal } = {},
 ): Promise<T> {
+  // Aborted before it began (shutdown during warmup): do not start the task at all.
+  if (parent?.aborted) throw parent.reason;
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let onParentAbort: (() => void) | undefined;

@@ -29,6 +29,8 @@ export const RETRY_DEFAULTS = { attempts: 5, initialDelayMs: 200, maxDelayMs: 50
  * the signal aborts (warmup timeout or shutdown); the last error is the one that surfaces.
  */
 export function retry<T>(task: AbortableTask<T>, options: RetryOptions = {}): (signal: AbortSignal) => Promise<T> {
+  if (typeof task !== 'function') throw new InvalidOptionError('retry(task)', task, 'a function (signal) => value or promise');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidOptionError('retry', options, 'an object of retry options');
   knownKeys('retry', options as Record<string, unknown>, ['attempts', 'initialDelayMs', 'maxDelayMs', 'factor', 'onRetry']);
   const attempts = positiveInteger('retry.attempts', options.attempts, RETRY_DEFAULTS.attempts, 10_000);
   const initialDelayMs = durationMs('retry.initialDelayMs', options.initialDelayMs, RETRY_DEFAULTS.initialDelayMs);
@@ -38,7 +40,8 @@ export function retry<T>(task: AbortableTask<T>, options: RetryOptions = {}): (s
   if (options.onRetry !== undefined && typeof options.onRetry !== 'function') throw new InvalidOptionError('retry.onRetry', options.onRetry, 'a function');
 
   return async (signal: AbortSignal) => {
-    let delayMs = initialDelayMs;
+    // maxDelayMs is a ceiling for every wait, the first one included.
+    let delayMs = Math.min(initialDelayMs, maxDelayMs);
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await task(signal);
