@@ -30,6 +30,9 @@ function setup() {
 }
 
 const [command = 'test', ...rest] = process.argv.slice(2);
+// Ctrl-C reaches the whole process group: the child handles it (podkit drains and exits 0), so
+// this launcher must not die first and report a failure the service did not have.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {});
 setup();
 const bin = (pkg, file) => join(root, 'node_modules', pkg, file);
 switch (command) {

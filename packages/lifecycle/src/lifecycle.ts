@@ -77,6 +77,9 @@ export interface ShutdownResult extends ExitEvent {}
 
 const EVENT_NAMES: readonly (keyof LifecycleEvents)[] = ['state', 'check', 'warmup', 'hook', 'exit'];
 
+/** How long the ready transition waits for checks to refresh their verdicts after warmup, in ms. */
+const READY_REFRESH_WAIT_MS = 1000;
+
 export interface Lifecycle {
   /** The current state. */
   readonly state: LifecycleState;
@@ -471,8 +474,17 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       throw error instanceof PodkitError ? error : new PodkitError('ERR_PODKIT_WARMUP_FAILED', errorMessage(error), { cause: error });
     }
     if (shutdown) return mainServer;
-    // Verdicts as of now, not as of before warmup connected the clients they check.
-    await Promise.all([...checks.values()].map((runner) => runner.refresh()));
+    // Verdicts as of now, not as of before warmup connected the clients they check. But a check
+    // that hangs (a blackholed dependency) would hold ready and /startupz for up to twice its
+    // timeout: past READY_REFRESH_WAIT_MS its fresh verdict lands in the background, like every later one.
+    let refreshCap: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...checks.values()].map((runner) => runner.refresh())),
+      new Promise<void>((resolve) => {
+        refreshCap = setTimeout(resolve, READY_REFRESH_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(refreshCap);
     if (shutdown) return mainServer;
     snapshot.warmedUp = true;
     transition('ready', 'warmup finished');

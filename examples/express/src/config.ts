@@ -1,0 +1,40 @@
+/**
+ * Configuration from the environment, read once at start-up. Timings left unset fall back to
+ * podkit's defaults (a 5 s drain delay inside Kubernetes, none outside it).
+ */
+export interface Config {
+  /** Main port. @default 3000 */
+  port: number;
+  /** Probe port (/livez, /readyz, /startupz), kept off the Service. @default 9000 */
+  probePort: number;
+  /** @default 'postgres://postgres@127.0.0.1:5432/test' */
+  databaseUrl: string;
+  /** @default 'redis://127.0.0.1:6379' */
+  redisUrl: string;
+  /** Keep serving this long after SIGTERM while endpoints catch up, in ms. @default podkit's */
+  drainDelayMs: number | undefined;
+  /** Bound on drain delay + drain + shutdown hooks, in ms. @default podkit's (25000) */
+  shutdownTimeoutMs: number | undefined;
+  /** The pod's terminationGracePeriodSeconds, so podkit can warn when its budget does not fit. */
+  terminationGracePeriodSeconds: number | undefined;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got "${raw}"`);
+  return value;
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    port: integer(env, 'PORT') ?? 3000,
+    probePort: integer(env, 'PROBE_PORT') ?? 9000,
+    databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    drainDelayMs: integer(env, 'DRAIN_DELAY_MS'),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS'),
+    terminationGracePeriodSeconds: integer(env, 'TERMINATION_GRACE_PERIOD_SECONDS'),
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * The probe routes on the app's own port, as Fastify routes, for users who cannot open a second
+ * port. Off by default: the separate probe port is the better place (a saturated app or a hostile
+ * client on the main port cannot make the kubelet restart a healthy pod).
+ *
+ * The answers are the probe port's: `lifecycle.answerProbe` reads the cached state and the handler
+ * only copies status, headers and body onto the reply.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Lifecycle } from '@podkit/lifecycle';
+
+const PATHS = ['/livez', '/readyz', '/readyz/:check', '/startupz', '/metrics'] as const;
+
+// Other methods get the probe port's 405 (with Allow) rather than the app's 404.
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+export function mountProbeRoutes(fastify: FastifyInstance, lifecycle: Lifecycle, prefix: string): void {
+  const handler = (request: FastifyRequest, reply: FastifyReply) => {
+    const answer = lifecycle.answerProbe({ method: request.method, url: request.url, accept: request.headers.accept }, prefix);
+    // /metrics belongs to the probes only when the lifecycle serves metrics.
+    if (answer.status === 404 && request.routeOptions.url === `${prefix}/metrics`) {
+      reply.callNotFound();
+      return reply;
+    }
+    return reply.code(answer.status).headers(answer.headers).send(answer.body);
+  };
+  for (const path of PATHS) {
+    fastify.route({ method: METHODS, url: `${prefix}${path}`, handler });
+  }
+}

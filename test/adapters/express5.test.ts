@@ -1,0 +1,3 @@
+import { ADAPTERS, describeAdapter } from './suite.js';
+
+describeAdapter(ADAPTERS.express5);

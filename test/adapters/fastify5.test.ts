@@ -1,0 +1,5 @@
+import { describeFastifyClose } from './fastify-close.js';
+import { ADAPTERS, describeAdapter } from './suite.js';
+
+describeAdapter(ADAPTERS.fastify5);
+describeFastifyClose(ADAPTERS.fastify5);

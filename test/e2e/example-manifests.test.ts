@@ -1,0 +1,75 @@
+/**
+ * Docker cannot run here and there is no cluster, so the examples' Dockerfiles and manifests are
+ * held to what they must say: node as PID 1 as a non-root user, probes on the probe port, and a
+ * shutdown budget that fits in the grace period. Plus the e2e timings themselves: the load
+ * balancer must learn of a termination well within the drain delay, or the e2e would test luck.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { E2E_TIMINGS } from './example-suite.js';
+
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+
+function envValue(yaml: string, name: string): string {
+  const match = new RegExp(`name: ${name}, value: "([^"]*)"`).exec(yaml);
+  if (!match) throw new Error(`env ${name} not found`);
+  return match[1]!;
+}
+
+function number(yaml: string, pattern: RegExp): number {
+  const match = pattern.exec(yaml);
+  if (!match) throw new Error(`${pattern} not found`);
+  return Number(match[1]);
+}
+
+for (const framework of ['express', 'fastify'] as const) {
+  describe(`the ${framework} example's container and manifests`, () => {
+    it('runs node itself as PID 1 (exec form), as the unprivileged node user, from a multi-stage build', () => {
+      const dockerfile = read(`examples/${framework}/Dockerfile`);
+      const instructions = dockerfile.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
+      expect(instructions.filter((l) => l.startsWith('FROM ')).length).toBeGreaterThanOrEqual(2);
+      expect(instructions.at(-1)).toBe('CMD ["node", "dist/main.js"]');
+      expect(instructions.filter((l) => l.startsWith('USER ')).at(-1)).toBe('USER node');
+      expect(instructions.some((l) => /^(CMD|ENTRYPOINT) .*\b(npm|pnpm|yarn)\b/.test(l))).toBe(false);
+      expect(instructions.some((l) => /^ENTRYPOINT /.test(l))).toBe(false);
+    });
+
+    it('probes /startupz, /readyz and /livez on the probe port, and publishes only the main port', () => {
+      const deployment = read(`examples/${framework}/k8s/deployment.yaml`);
+      const service = read(`examples/${framework}/k8s/service.yaml`);
+      expect(deployment).toContain('{ name: probes, containerPort: 9000 }');
+      expect(envValue(deployment, 'PROBE_PORT')).toBe('9000');
+      expect(envValue(deployment, 'PORT')).toBe('3000');
+      for (const [probe, path] of [['startupProbe', '/startupz'], ['readinessProbe', '/readyz'], ['livenessProbe', '/livez']]) {
+        expect(deployment).toMatch(new RegExp(`${probe}:\\n\\s+httpGet: \\{ path: ${path}, port: probes \\}`));
+      }
+      expect(service).toContain('targetPort: http');
+      expect(service).not.toContain('probes');
+    });
+
+    it('gives podkit a shutdown budget that ends before the kubelet SIGKILLs the pod', () => {
+      const deployment = read(`examples/${framework}/k8s/deployment.yaml`);
+      const graceSeconds = number(deployment, /terminationGracePeriodSeconds: (\d+)/);
+      const drainDelayMs = Number(envValue(deployment, 'DRAIN_DELAY_MS'));
+      const shutdownTimeoutMs = Number(envValue(deployment, 'SHUTDOWN_TIMEOUT_MS'));
+      expect(drainDelayMs).toBeGreaterThan(0);
+      // shutdownTimeoutMs bounds the drain delay, the drain and the hooks together…
+      expect(drainDelayMs).toBeLessThan(shutdownTimeoutMs);
+      // …and even read as coming on top of the drain delay, it ends before SIGKILL.
+      expect(drainDelayMs + shutdownTimeoutMs).toBeLessThan(graceSeconds * 1000);
+      // podkit checks the same at start-up, from the value it is told.
+      expect(Number(envValue(deployment, 'TERMINATION_GRACE_PERIOD_SECONDS'))).toBe(graceSeconds);
+    });
+  });
+}
+
+describe('the e2e timings', () => {
+  it('let both load-balancer models stop sending new work well before the drain delay ends', () => {
+    const t = E2E_TIMINGS;
+    expect(t.endpointLagMs).toBeLessThan(t.drainDelayMs / 2);
+    // HAProxy needs `fall` failed checks, each up to an interval apart, plus the check itself.
+    expect(t.healthCheck.intervalMs * (t.healthCheck.fall + 1)).toBeLessThan(t.drainDelayMs / 2);
+    expect(t.drainDelayMs).toBeLessThan(t.shutdownTimeoutMs);
+    expect(t.shutdownTimeoutMs).toBeLessThan(t.terminationGraceMs);
+  });
+});

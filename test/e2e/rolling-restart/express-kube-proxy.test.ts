@@ -1,0 +1,3 @@
+import { describeExampleRollingRestarts } from '../example-suite.js';
+
+describeExampleRollingRestarts('express', 'kube-proxy');

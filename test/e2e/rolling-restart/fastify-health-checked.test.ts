@@ -1,0 +1,3 @@
+import { describeExampleRollingRestarts } from '../example-suite.js';
+
+describeExampleRollingRestarts('fastify', 'health-checked');
