@@ -90,6 +90,9 @@ describe('README examples', () => {
       await waitFor(async () => (await get(probePort, '/readyz')).status === 200, { timeoutMs: 20_000, intervalMs: 50 });
       const response = await get(mainPort, '/');
       expect(response.status).toBeLessThan(500);
+      // An example that mounts the probe routes on the app's port must answer them there too.
+      const prefix = /prefix: '([^']+)'/.exec(example.code)?.[1];
+      if (prefix) expect((await get(mainPort, `${prefix}/readyz`)).status).toBe(200);
       f.kill('SIGTERM');
       const { code: exitCode } = await f.exited;
       expect(exitCode, `output:\n${f.text.join('\n')}`).toBe(0);
