@@ -13,7 +13,7 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { MainServer } from './drain.js';
 import { InvalidOptionError, PodkitError } from './errors.js';
-import { knownKeys, positiveInteger } from './options.js';
+import { knownKeys, plainObject, positiveInteger } from './options.js';
 
 /** An accepted status: one code (`204`) or an inclusive range (`[200, 299]`). */
 export type ExpectStatus = number | readonly [min: number, max: number];
@@ -87,7 +87,7 @@ export class UnexpectedStatusError extends Error {
  */
 export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): (signal: AbortSignal) => Promise<void> {
   const target = parseUrl('httpCheck(url)', url);
-  const o = optionsObject('httpCheck', options);
+  const o = plainObject('httpCheck options', options);
   knownKeys('httpCheck', o, ['method', 'headers', 'expectStatus']);
   const method = validMethod('httpCheck.method', o.method);
   const headers = validHeaders('httpCheck.headers', o.headers);
@@ -116,7 +116,7 @@ export function routeWarmup(lifecycle: { readonly server: MainServer | undefined
   if (typeof lifecycle !== 'object' || lifecycle === null || !('server' in lifecycle)) {
     throw new InvalidOptionError('routeWarmup(lifecycle)', lifecycle, 'the lifecycle returned by createLifecycle()');
   }
-  const o = optionsObject('routeWarmup', options);
+  const o = plainObject('routeWarmup options', options);
   knownKeys('routeWarmup', o, ['paths', 'times', 'expectStatus', 'headers']);
   if (!Array.isArray(o.paths) || o.paths.length === 0) {
     throw new InvalidOptionError('routeWarmup.paths', o.paths, 'a non-empty array of paths such as ["/", "/api/items"]');
@@ -288,9 +288,4 @@ function validRoute(name: string, value: unknown): Route {
   if (!validPath(o.path)) throw new InvalidOptionError(`${name}.path`, o.path, 'a path starting with "/" (no spaces)');
   if (o.body !== undefined && typeof o.body !== 'string') throw new InvalidOptionError(`${name}.body`, o.body, 'a string');
   return { path: o.path, method: validMethod(`${name}.method`, o.method), headers: validHeaders(`${name}.headers`, o.headers), body: o.body as string | undefined };
-}
-
-function optionsObject(what: string, options: unknown): Record<string, unknown> {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidOptionError(`${what} options`, options, 'an object');
-  return options as Record<string, unknown>;
 }

@@ -196,7 +196,7 @@ const MAX_TIMER_MS = 2_147_483_647; // setTimeout's ceiling; a larger value woul
 
 // --- validators: each names the option, the value and what is allowed -------------------------
 
-function plainObject(name: string, value: unknown): Record<string, unknown> {
+export function plainObject(name: string, value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError(name, value, 'an object');
   return value as Record<string, unknown>;
 }

@@ -19,7 +19,8 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { InvalidOptionError } from './errors.js';
-import { durationMs, knownKeys, positiveInteger } from './options.js';
+import { durationMs, knownKeys, plainObject, positiveInteger } from './options.js';
+import { abortable } from './timeout.js';
 import { retry, type RetryOptions } from './warmup.js';
 
 export interface PostgresCheckOptions {
@@ -64,7 +65,7 @@ export const POSTGRES_DEFAULTS = { statementTimeoutMs: 500, query: 'SELECT 1', c
  */
 export function postgresCheck(pool: Pool, options: PostgresCheckOptions = {}): (signal: AbortSignal) => Promise<void> {
   assertPool('postgresCheck(pool)', pool);
-  const o = optionsObject('postgresCheck', options);
+  const o = plainObject('postgresCheck options', options);
   knownKeys('postgresCheck', o, ['statementTimeoutMs', 'query']);
   const statementTimeoutMs = durationMs('postgresCheck.statementTimeoutMs', o.statementTimeoutMs, POSTGRES_DEFAULTS.statementTimeoutMs, { min: 1 });
   if (o.query !== undefined && (typeof o.query !== 'string' || o.query.trim() === '')) {
@@ -95,7 +96,7 @@ export function postgresCheck(pool: Pool, options: PostgresCheckOptions = {}): (
  */
 export function postgresWarmup(pool: Pool, options: PostgresWarmupOptions = {}): (signal: AbortSignal) => Promise<void> {
   assertPool('postgresWarmup(pool)', pool);
-  const o = optionsObject('postgresWarmup', options);
+  const o = plainObject('postgresWarmup options', options);
   knownKeys('postgresWarmup', o, ['connections', 'retry']);
   const max = poolMax(pool);
   const connections = positiveInteger('postgresWarmup.connections', o.connections, POSTGRES_DEFAULTS.connections, max ?? 1_000_000);
@@ -239,29 +240,4 @@ function assertPool(what: string, pool: unknown): void {
   if (typeof p !== 'object' || p === null || typeof p.connect !== 'function' || typeof p.query !== 'function') {
     throw new InvalidOptionError(what, pool, 'a pg Pool');
   }
-}
-
-function optionsObject(what: string, options: unknown): Record<string, unknown> {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidOptionError(`${what} options`, options, 'an object');
-  return options as Record<string, unknown>;
-}
-
-/**
- * Settles with `promise`, or rejects with the signal's reason as soon as it aborts. pg cannot
- * cancel a query or a queued connect; the promise runs on and its outcome is still observed, so a
- * late rejection is never unhandled.
- */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
-    );
-  });
 }

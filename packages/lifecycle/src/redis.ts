@@ -16,7 +16,8 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { InvalidOptionError } from './errors.js';
-import { durationMs, knownKeys } from './options.js';
+import { durationMs, knownKeys, plainObject } from './options.js';
+import { abortable } from './timeout.js';
 import { retry, type RetryOptions } from './warmup.js';
 
 /** An ioredis client: a standalone `Redis` (sentinel-managed ones included) or a `Cluster`. */
@@ -72,7 +73,7 @@ export class RedisNotReadyError extends Error {
  */
 export function redisCheck(client: RedisClient, options: RedisCheckOptions = {}): (signal: AbortSignal) => Promise<void> {
   assertClient('redisCheck(client)', client);
-  const o = optionsObject('redisCheck', options);
+  const o = plainObject('redisCheck options', options);
   knownKeys('redisCheck', o, ['writeKey', 'writeTtlMs']);
   if (o.writeKey !== undefined && (typeof o.writeKey !== 'string' || o.writeKey === '')) {
     throw new InvalidOptionError('redisCheck.writeKey', o.writeKey, 'a non-empty key name');
@@ -109,7 +110,7 @@ export function redisCheck(client: RedisClient, options: RedisCheckOptions = {})
  */
 export function redisWarmup(client: RedisClient, options: RedisWarmupOptions = {}): (signal: AbortSignal) => Promise<void> {
   assertClient('redisWarmup(client)', client);
-  const o = optionsObject('redisWarmup', options);
+  const o = plainObject('redisWarmup options', options);
   knownKeys('redisWarmup', o, ['retry']);
   if (o.retry !== undefined && o.retry !== false && (typeof o.retry !== 'object' || o.retry === null)) {
     throw new InvalidOptionError('redisWarmup.retry', o.retry, 'retry options ({ attempts, initialDelayMs, … }) or false');
@@ -228,29 +229,4 @@ function assertClient(what: string, client: unknown): void {
   if (typeof c !== 'object' || c === null || typeof c.status !== 'string' || typeof c.ping !== 'function' || typeof c.connect !== 'function') {
     throw new InvalidOptionError(what, client, 'an ioredis Redis or Cluster client');
   }
-}
-
-function optionsObject(what: string, options: unknown): Record<string, unknown> {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidOptionError(`${what} options`, options, 'an object');
-  return options as Record<string, unknown>;
-}
-
-/**
- * Settles with `promise`, or rejects with the signal's reason as soon as it aborts. The promise
- * itself runs on (ioredis cannot take a command back); its outcome is still observed, so a late
- * rejection is never unhandled.
- */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
-      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
-    );
-  });
 }

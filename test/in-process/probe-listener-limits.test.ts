@@ -1,0 +1,142 @@
+/**
+ * The probe listener under slow, silent, oversized and numerous clients: the kubelet's probe must
+ * still get its answer in time, and the listener must live on.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { delay, get } from '../support/http.js';
+import { stopAll, testLifecycle } from './helpers.js';
+
+const attackers: Socket[] = [];
+afterEach(async () => {
+  for (const socket of attackers.splice(0)) socket.destroy();
+  await stopAll();
+});
+
+/** A raw TCP client that reads everything it is sent, so the server's close reaches it. */
+function rawClient(port: number): { socket: Socket; received: () => string; closed: Promise<number> } {
+  const begun = performance.now();
+  const socket = connect(port, '127.0.0.1');
+  attackers.push(socket);
+  let data = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => (data += chunk));
+  socket.on('error', () => {});
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now() - begun)));
+  return { socket, received: () => data, closed };
+}
+
+/** A slowloris connection: starts a request, then sends one header byte every `everyMs`; it never finishes. */
+function slowloris(port: number, everyMs: number, onDropped: () => void): void {
+  const { socket, closed } = rawClient(port);
+  socket.once('connect', () => socket.write('GET /livez HTTP/1.1\r\nHost: probe\r\nX-Slow: '));
+  const timer = setInterval(() => socket.writable && socket.write('a'), everyMs);
+  void closed.then(() => {
+    clearInterval(timer);
+    onDropped();
+  });
+}
+
+describe('the probe listener under a slowloris attack', () => {
+  it('answers /livez 200 within 1 s every time while 200 slow connections keep reconnecting', async () => {
+    const t = testLifecycle();
+    await t.lifecycle.start();
+    const port = t.probePort();
+
+    let attacking = true;
+    let dropped = 0;
+    const open = () => {
+      slowloris(port, 100, () => {
+        dropped += 1;
+        // The attacker comes straight back, to keep 200 connections pending.
+        if (attacking) setTimeout(open, 10);
+      });
+    };
+    for (let i = 0; i < 200; i += 1) open();
+    await delay(200); // let the attack connect
+
+    const timings: Array<{ status: number | string; ms: number }> = [];
+    const until = performance.now() + 2500;
+    while (performance.now() < until) {
+      const begun = performance.now();
+      const status = await get(port, '/livez', { timeoutMs: 2000 }).then(
+        (res) => res.status,
+        (error: NodeJS.ErrnoException) => error.code ?? 'error',
+      );
+      timings.push({ status, ms: performance.now() - begun });
+      await delay(50);
+    }
+    attacking = false;
+
+    expect(timings.length).toBeGreaterThanOrEqual(5);
+    expect(timings.filter((r) => r.status !== 200)).toEqual([]);
+    expect(Math.max(...timings.map((r) => r.ms))).toBeLessThan(1000);
+    // The attack did reach the cap: the listener dropped attacker connections to make room.
+    expect(dropped).toBeGreaterThan(100);
+  });
+});
+
+describe('probe listener limits', () => {
+  it('answers a 64 KiB header with 431 and keeps serving', async () => {
+    const t = testLifecycle();
+    await t.lifecycle.start();
+    const port = t.probePort();
+    const client = rawClient(port);
+    client.socket.write(`GET /livez HTTP/1.1\r\nHost: probe\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+    await client.closed;
+    expect(client.received()).toMatch(/^HTTP\/1\.1 431 /);
+    expect((await get(port, '/livez')).status).toBe(200);
+  });
+
+  it('drops a client that connects and sends nothing once the header timeout passes', async () => {
+    const t = testLifecycle({ probes: { headersTimeoutMs: 300, requestTimeoutMs: 600 } });
+    await t.lifecycle.start();
+    const silent = rawClient(t.probePort());
+    const closedAfterMs = await silent.closed;
+    expect(closedAfterMs).toBeGreaterThanOrEqual(250);
+    expect(closedAfterMs).toBeLessThan(3000);
+    expect(silent.received()).toMatch(/^(HTTP\/1\.1 408 |$)/);
+    expect((await get(t.probePort(), '/livez')).status).toBe(200);
+  });
+
+  it('drops a client that sends half a request and stalls, with the default timeouts', async () => {
+    const t = testLifecycle();
+    await t.lifecycle.start();
+    const stalled = rawClient(t.probePort());
+    stalled.socket.write('GET /readyz HTTP/1.1\r\nHo');
+    const closedAfterMs = await stalled.closed;
+    // headersTimeoutMs defaults to 2000 ms; Node looks for expired requests every second.
+    expect(closedAfterMs).toBeGreaterThanOrEqual(1500);
+    expect(closedAfterMs).toBeLessThan(5000);
+  });
+
+  it('evicts the oldest idle connections past maxConnections, so a new client is still served', async () => {
+    const t = testLifecycle({ probes: { maxConnections: 8 } });
+    await t.lifecycle.start();
+    const port = t.probePort();
+    const idle = [] as Array<ReturnType<typeof rawClient>>;
+    for (let i = 0; i < 30; i += 1) {
+      const client = rawClient(port);
+      await new Promise((resolve) => client.socket.once('connect', resolve));
+      idle.push(client);
+    }
+    await delay(100);
+    const alive = () => idle.filter((c) => !c.socket.destroyed).length;
+    // The listener keeps at most maxConnections: the oldest went first.
+    expect(alive()).toBeLessThanOrEqual(8);
+    expect(idle[0]!.socket.destroyed).toBe(true);
+    expect(idle[29]!.socket.destroyed).toBe(false);
+
+    const res = await get(port, '/livez', { timeoutMs: 1000 });
+    expect(res.status).toBe(200);
+  });
+
+  it('answers a probe with a request body without waiting for or buffering the body', async () => {
+    const t = testLifecycle();
+    await t.lifecycle.start();
+    const client = rawClient(t.probePort());
+    client.socket.write('POST /livez HTTP/1.1\r\nHost: probe\r\nContent-Length: 1000000\r\n\r\npartial');
+    await client.closed;
+    expect(client.received()).toMatch(/^HTTP\/1\.1 405 /);
+  });
+});
