@@ -1,5 +1,5 @@
 /**
- * Docker cannot run here and there is no cluster, so the examples' Dockerfiles and manifests are
+ * Docker cannot run here and there is no cluster, so the examples' Dockerfile and manifests are
  * held to what they must say: node as PID 1 as a non-root user, probes on the probe port, and a
  * shutdown budget that fits in the grace period. Plus the e2e timings themselves: the load
  * balancer must learn of a termination well within the drain delay, or the e2e would test luck.
@@ -22,18 +22,45 @@ function number(yaml: string, pattern: RegExp): number {
   return Number(match[1]);
 }
 
-for (const framework of ['express', 'fastify'] as const) {
-  describe(`the ${framework} example's container and manifests`, () => {
-    it('runs node itself as PID 1 (exec form), as the unprivileged node user, from a multi-stage build', () => {
-      const dockerfile = read(`examples/${framework}/Dockerfile`);
-      const instructions = dockerfile.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
-      expect(instructions.filter((l) => l.startsWith('FROM ')).length).toBeGreaterThanOrEqual(2);
-      expect(instructions.at(-1)).toBe('CMD ["node", "dist/main.js"]');
-      expect(instructions.filter((l) => l.startsWith('USER ')).at(-1)).toBe('USER node');
-      expect(instructions.some((l) => /^(CMD|ENTRYPOINT) .*\b(npm|pnpm|yarn)\b/.test(l))).toBe(false);
-      expect(instructions.some((l) => /^ENTRYPOINT /.test(l))).toBe(false);
-    });
+const FRAMEWORKS = ['express', 'fastify'] as const;
 
+describe("the examples' container image (examples/Dockerfile)", () => {
+  const dockerfile = read('examples/Dockerfile');
+  const instructions = dockerfile.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
+
+  it('runs node itself as PID 1 (exec form), as the unprivileged node user, from a multi-stage build', () => {
+    expect(instructions.filter((l) => l.startsWith('FROM ')).length).toBeGreaterThanOrEqual(2);
+    expect(instructions.at(-1)).toBe('CMD ["node", "dist/main.js"]');
+    expect(instructions.filter((l) => l.startsWith('USER ')).at(-1)).toBe('USER node');
+    expect(instructions.some((l) => /^(CMD|ENTRYPOINT) .*\b(npm|pnpm|yarn)\b/.test(l))).toBe(false);
+    expect(instructions.some((l) => /^ENTRYPOINT /.test(l))).toBe(false);
+  });
+
+  it('installs, builds and deploys the example named by --build-arg EXAMPLE, refusing any other', () => {
+    const buildStage = instructions.slice(instructions.findIndex((l) => l.startsWith('FROM ')), instructions.findLastIndex((l) => l.startsWith('FROM ')));
+    expect(buildStage).toContain('ARG EXAMPLE');
+    const runs = buildStage.filter((l) => l.startsWith('RUN pnpm '));
+    expect(runs.find((l) => l.includes(' install '))).toContain('--frozen-lockfile --filter "@podkit/example-${EXAMPLE}..."');
+    expect(runs.find((l) => l.includes(' run build'))).toContain('--filter "@podkit/example-${EXAMPLE}"');
+    expect(runs.find((l) => l.includes(' deploy '))).toContain('--filter "@podkit/example-${EXAMPLE}" deploy --prod');
+    // The check comes before any work, and names exactly the examples there are.
+    const check = buildStage.findIndex((l) => l.startsWith('RUN case "$EXAMPLE" in express|fastify)'));
+    expect(check).toBeGreaterThan(buildStage.indexOf('ARG EXAMPLE'));
+    expect(check).toBeLessThan(buildStage.findIndex((l) => l.startsWith('RUN pnpm ')));
+  });
+
+  it('takes the shared @podkit/example-orders along, as a workspace dependency of each example', () => {
+    for (const framework of FRAMEWORKS) {
+      const manifest = JSON.parse(read(`examples/${framework}/package.json`)) as { name: string; dependencies: Record<string, string> };
+      expect(manifest.name).toBe(`@podkit/example-${framework}`);
+      // `--filter "<example>..."` installs workspace dependencies, and `pnpm deploy` copies them in.
+      expect(manifest.dependencies['@podkit/example-orders']).toBe('workspace:*');
+    }
+  });
+});
+
+for (const framework of FRAMEWORKS) {
+  describe(`the ${framework} example's manifests`, () => {
     it('probes /startupz, /readyz and /livez on the probe port, and publishes only the main port', () => {
       const deployment = read(`examples/${framework}/k8s/deployment.yaml`);
       const service = read(`examples/${framework}/k8s/service.yaml`);
@@ -45,6 +72,14 @@ for (const framework of ['express', 'fastify'] as const) {
       }
       expect(service).toContain('targetPort: http');
       expect(service).not.toContain('probes');
+    });
+
+    it('runs the image that the docker build in its README makes from examples/Dockerfile', () => {
+      const readme = read(`examples/${framework}/README.md`);
+      const deployment = read(`examples/${framework}/k8s/deployment.yaml`);
+      const built = new RegExp(`docker build -f examples/Dockerfile --build-arg EXAMPLE=${framework} -t (\\S+) \\.`).exec(readme);
+      expect(built, 'the README says how to build the image').not.toBeNull();
+      expect(deployment).toContain(`image: ${built![1]}\n`);
     });
 
     it('gives podkit a shutdown budget that ends before the kubelet SIGKILLs the pod', () => {

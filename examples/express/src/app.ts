@@ -5,7 +5,7 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { createMiddleware } from '@podkit/express';
 import type { Lifecycle, Logger } from '@podkit/lifecycle';
-import type { OrdersStore } from './orders.js';
+import type { OrdersStore } from '@podkit/example-orders';
 
 /** Longest /work request allowed, in ms: well inside the drain budget. */
 const MAX_WORK_MS = 10_000;

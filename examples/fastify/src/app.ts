@@ -4,7 +4,7 @@
  * while the replica drains.
  */
 import type { FastifyInstance } from 'fastify';
-import type { OrdersStore } from './orders.js';
+import type { OrdersStore } from '@podkit/example-orders';
 
 /** Longest /work request allowed, in ms: well inside the drain budget. */
 const MAX_WORK_MS = 10_000;

@@ -26,10 +26,9 @@ export interface OrdersStore {
   list(limit: number): Promise<Order[]>;
 }
 
-/** Each example has its own table, so both can share one database. */
-export const TABLE = 'podkit_example_express_orders';
 const CACHE_TTL_SECONDS = 60;
-const cacheKey = (id: number) => `${TABLE}:${id}`;
+/** What a table name may be: it is written into the SQL, so nothing that would need quoting. */
+const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 interface Row {
   id: string;
@@ -40,7 +39,18 @@ interface Row {
 
 const toOrder = (row: Row): Order => ({ id: Number(row.id), item: row.item, quantity: row.quantity, createdAt: row.created_at.toISOString() });
 
-export function createOrdersStore(pool: Pool, redis: Redis, onCacheError: (error: unknown) => void): OrdersStore {
+export interface OrdersStoreOptions {
+  pool: Pool;
+  redis: Redis;
+  /** The orders table (also the prefix of the cache keys). Each example has its own, so both can share one database. */
+  table: string;
+  /** Called when a cache read or write fails; the request goes on without the cache. */
+  onCacheError: (error: unknown) => void;
+}
+
+export function createOrdersStore({ pool, redis, table, onCacheError }: OrdersStoreOptions): OrdersStore {
+  if (!PLAIN_IDENTIFIER.test(table)) throw new Error(`table must be a plain lower-case SQL identifier, got "${table}"`);
+  const cacheKey = (id: number) => `${table}:${id}`;
   return {
     async migrate() {
       const client = await pool.connect();
@@ -48,8 +58,8 @@ export function createOrdersStore(pool: Pool, redis: Redis, onCacheError: (error
         // Two replicas starting together would race on CREATE TABLE IF NOT EXISTS (it can fail
         // with a duplicate pg_type row); a transaction-scoped advisory lock serialises them.
         await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [TABLE]);
-        await client.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [table]);
+        await client.query(`CREATE TABLE IF NOT EXISTS ${table} (
           id bigserial PRIMARY KEY,
           item text NOT NULL,
           quantity integer NOT NULL CHECK (quantity > 0),
@@ -65,7 +75,7 @@ export function createOrdersStore(pool: Pool, redis: Redis, onCacheError: (error
     },
 
     async create({ item, quantity }) {
-      const { rows } = await pool.query<Row>(`INSERT INTO ${TABLE} (item, quantity) VALUES ($1, $2) RETURNING *`, [item, quantity]);
+      const { rows } = await pool.query<Row>(`INSERT INTO ${table} (item, quantity) VALUES ($1, $2) RETURNING *`, [item, quantity]);
       return toOrder(rows[0]!);
     },
 
@@ -76,14 +86,14 @@ export function createOrdersStore(pool: Pool, redis: Redis, onCacheError: (error
       } catch (error) {
         onCacheError(error);
       }
-      const { rows } = await pool.query<Row>(`SELECT * FROM ${TABLE} WHERE id = $1`, [id]);
+      const { rows } = await pool.query<Row>(`SELECT * FROM ${table} WHERE id = $1`, [id]);
       const order = rows[0] ? toOrder(rows[0]) : undefined;
       if (order) redis.set(cacheKey(id), JSON.stringify(order), 'EX', CACHE_TTL_SECONDS).catch(onCacheError);
       return { order, cached: false };
     },
 
     async list(limit) {
-      const { rows } = await pool.query<Row>(`SELECT * FROM ${TABLE} ORDER BY id DESC LIMIT $1`, [limit]);
+      const { rows } = await pool.query<Row>(`SELECT * FROM ${table} ORDER BY id DESC LIMIT $1`, [limit]);
       return rows.map(toOrder);
     },
   };
