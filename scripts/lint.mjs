@@ -1,5 +1,7 @@
-// Lint: strict TypeScript over every package, the examples and the tests, then publint on each
-// publishable package as packed (the tarball users install, not the source tree).
+// Lint: strict TypeScript over every package, the examples and the tests, then publint and
+// are-the-types-wrong on each publishable package as packed (the tarball users install, not the
+// source tree). The packages are ESM only (CommonJS callers use require(esm), on by default since
+// Node 20.19), hence attw's esm-only profile.
 import { spawnSync } from 'node:child_process';
 
 const run = (cmd, args, cwd) => spawnSync(cmd, args, { stdio: 'inherit', cwd }).status ?? 1;
@@ -7,5 +9,6 @@ const run = (cmd, args, cwd) => spawnSync(cmd, args, { stdio: 'inherit', cwd }).
 let failed = run('pnpm', ['run', 'typecheck']);
 for (const pkg of ['lifecycle', 'express', 'fastify']) {
   failed ||= run('pnpm', ['exec', 'publint', '--strict'], `packages/${pkg}`);
+  failed ||= run('pnpm', ['exec', 'attw', '--pack', '.', '--profile', 'esm-only', '--format', 'table-flipped'], `packages/${pkg}`);
 }
 process.exit(failed);
