@@ -1,0 +1,18 @@
+/** The environment the bench passes to every peer, and the line it waits for. */
+export const env = {
+  /** Main port. */
+  port: Number(process.env.PORT ?? 0),
+  /** Probe port, for peers that have a separate probe listener. */
+  probePort: Number(process.env.PROBE_PORT ?? 0),
+  /** Wait after SIGTERM before closing (the peer's own drain delay / pre-close sleep), ms. */
+  drainDelayMs: Number(process.env.DRAIN_DELAY_MS ?? 0),
+  /** The peer's shutdown budget (its forced-exit timer), ms. */
+  graceMs: Number(process.env.GRACE_MS ?? 10_000),
+  /** Optional Redis for the dependency-reaction scenario. */
+  redisUrl: process.env.REDIS_URL,
+};
+
+/** The one line the bench waits for: the service is listening and says it is ready. */
+export function announce(mainPort, probePort) {
+  process.stdout.write(`${JSON.stringify({ bench: 'ready', mainPort, probePort, uptimeMs: performance.now() })}\n`);
+}

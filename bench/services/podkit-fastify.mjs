@@ -1,0 +1,22 @@
+/**
+ * Fastify under podkit, as the README shows it: the plugin registered before the routes, probes on
+ * their own port, `lifecycle.start(app)` listening; drain delay and shutdown budget from the bench.
+ */
+import { podkitFastify } from '@podkit/fastify';
+import { createLifecycle } from '@podkit/lifecycle';
+import { addRoutes, announce, createFastify, env } from './_fastify.mjs';
+import { redisFromEnv } from './_podkit-redis.mjs';
+
+const lifecycle = createLifecycle({
+  probes: { port: env.probePort, host: '127.0.0.1' },
+  drainDelayMs: env.drainDelayMs,
+  shutdownTimeoutMs: env.graceMs,
+  terminationMessagePath: false,
+});
+await redisFromEnv(lifecycle, env.redisUrl);
+
+const app = createFastify();
+await app.register(podkitFastify, { lifecycle, listen: { port: env.port, host: '127.0.0.1' } });
+addRoutes(app);
+await lifecycle.start(app);
+announce(app.server.address().port, lifecycle.probeAddress.port);
