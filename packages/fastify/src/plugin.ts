@@ -55,12 +55,9 @@ const plugin: FastifyPluginAsync<PodkitFastifyOptions> = async (fastify, options
     server: fastify.server,
     listen: () => fastify.listen(listen),
   });
-  // The core already tracks requests of the attached server; tracking is idempotent, and this
-  // covers a server the core was not given (serverFactory setups that route several servers here).
-  fastify.addHook('onRequest', (request, reply, done) => {
-    lifecycle.track(request.raw, reply.raw);
-    done();
-  });
+  // No onRequest hook: the core follows every request of the attached server (fastify.server,
+  // the user's own server with a serverFactory too) from its 'request' event. A hook would only
+  // count them again, and any hook puts Fastify on its slower hook-running path for every request.
   if (prefix !== undefined) mountProbeRoutes(fastify, lifecycle, prefix);
   tieCloseToLifecycle(fastify, lifecycle);
 };

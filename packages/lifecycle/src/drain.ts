@@ -24,6 +24,9 @@ export type MainServer = HttpServer | HttpsServer;
  */
 const FRESH_SOCKET_GRACE_MS = 500;
 
+/** Marks a request already counted, so the server listener and an adapter never count it twice. */
+const kTracked = Symbol('podkit.tracked');
+
 interface SocketState {
   active: number;
   served: number;
@@ -37,7 +40,6 @@ export class RequestDrain {
   /** Every socket of every tracked server, by the socket that carries requests (TLS socket for HTTPS). */
   private readonly sockets = new Map<Socket, SocketState>();
   private readonly responses = new Set<ServerResponse>();
-  private readonly tracked = new WeakSet<IncomingMessage>();
   private readonly servers = new Set<MainServer>();
   private draining = false;
   private closing = false;
@@ -65,23 +67,32 @@ export class RequestDrain {
 
   /** Count a request as in flight until its response closes. Idempotent per request. */
   track(req: IncomingMessage, res: ServerResponse): void {
-    if (this.tracked.has(req)) return;
-    this.tracked.add(req);
-    const state = this.addSocket(req.socket);
+    // A flag on the request rather than a WeakSet: this runs on every request, and tens of
+    // thousands of short-lived WeakSet entries a second are a measurable GC cost (ephemerons).
+    const flagged = req as IncomingMessage & { [kTracked]?: true };
+    if (flagged[kTracked]) return;
+    flagged[kTracked] = true;
+    const socket = req.socket;
+    const state = this.addSocket(socket);
     state.active += 1;
     state.served += 1;
     this.snapshot.inFlight += 1;
     this.responses.add(res);
     if (this.draining) this.closeAfterResponse(res);
-    res.once('close', () => {
+    // 'close' fires once per response; `on` spares the wrapper `once` allocates.
+    res.on('close', () => {
       state.active -= 1;
-      state.idleAt = Date.now();
-      state.bytesReadWhenIdle = req.socket.bytesRead;
       this.snapshot.inFlight -= 1;
       this.responses.delete(res);
-      // Node's own bookkeeping for this response runs first; then a socket kept alive by a
-      // response that began before the drain is closed here.
-      if (this.closing) setImmediate(() => this.closeIfIdle(req.socket));
+      if (this.closing) {
+        state.idleAt = Date.now();
+        state.bytesReadWhenIdle = socket.bytesRead;
+        // Node's own bookkeeping for this response runs first; then a socket kept alive by a
+        // response that began before the drain is closed here.
+        setImmediate(() => this.closeIfIdle(socket));
+      } else {
+        state.bytesReadWhenIdle = socket.bytesRead;
+      }
       this.notifyIfDrained();
     });
   }
