@@ -31,7 +31,7 @@ export function createProbeRouter(lifecycle: Lifecycle, options: ProbeRouterOpti
   return function podkitProbes(req, res, next) {
     // req.url is relative to where the router is mounted, as Express strips the mount path.
     const url = req.url ?? '/';
-    if (!isUnderPrefix(url, prefix) || !isProbePath(url, prefix, true)) {
+    if (!isProbePath(url, prefix, true)) {
       next();
       return;
     }
@@ -44,12 +44,6 @@ export function createProbeRouter(lifecycle: Lifecycle, options: ProbeRouterOpti
     res.writeHead(answer.status, answer.headers);
     res.end(answer.body);
   };
-}
-
-/** The core matches an unprefixed path too; on the app's port only paths under the prefix are ours. */
-function isUnderPrefix(url: string, prefix: string): boolean {
-  if (prefix === '') return true;
-  return url.startsWith(`${prefix}/`);
 }
 
 function resolvePrefix(options: unknown): string {
