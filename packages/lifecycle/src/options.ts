@@ -55,7 +55,7 @@ export interface ProbeOptions {
 
 /** Liveness from the event loop: fail `/livez` when the loop stays blocked. Off unless set. */
 export interface EventLoopOptions {
-  /** Event-loop delay (p99 over a one-second sample) above which a sample counts as stalled, in ms. */
+  /** Mean event-loop delay over a one-second sample above which that sample counts as stalled, in ms. */
   maxDelayMs: number;
   /** How long consecutive stalled samples must last before `/livez` answers 503, in ms. @default 10000 */
   windowMs?: number;
