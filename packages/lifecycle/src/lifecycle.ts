@@ -388,12 +388,11 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       const { code, port: triedPort } = error as NodeJS.ErrnoException & { port?: number };
       // With probes.port 0 the configured port says nothing: compare with the port actually bound.
       const probePort = probeAddress?.port ?? (config.probes ? config.probes.port : undefined);
+      // Only when it really is the probe port: any other EADDRINUSE is somebody else's port.
       const hint =
-        code !== 'EADDRINUSE' || probePort === undefined
-          ? ''
-          : triedPort === probePort
-            ? ` (port ${probePort} is the probe listener's, probes.port: give the main server and the probes different ports)`
-            : ` (is the main port the probe port, probes.port = ${probePort}?)`;
+        code === 'EADDRINUSE' && probePort !== undefined && triedPort === probePort
+          ? ` (port ${probePort} is the probe listener's, probes.port: give the main server and the probes different ports)`
+          : '';
       throw new PodkitError('ERR_PODKIT_LISTEN_FAILED', `the main server could not listen: ${errorMessage(error)}${hint}`, { cause: error });
     }
     const port = (server.address() as AddressInfo | null)?.port;

@@ -16,29 +16,17 @@ export async function runWithTimeout<T>(
   // Aborted before it began (shutdown during warmup): do not start the task at all.
   if (parent?.aborted) throw parent.reason;
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let onParentAbort: (() => void) | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new TimeoutError(what, timeoutMs);
-      controller.abort(error);
-      reject(error);
-    }, timeoutMs);
-    if (!keepAlive) timer.unref();
-    if (parent) {
-      onParentAbort = () => {
-        controller.abort(parent.reason);
-        reject(parent.reason);
-      };
-      if (parent.aborted) onParentAbort();
-      else parent.addEventListener('abort', onParentAbort, { once: true });
-    }
-  });
+  const timer = setTimeout(() => controller.abort(new TimeoutError(what, timeoutMs)), timeoutMs);
+  if (!keepAlive) timer.unref();
+  const onParentAbort = () => controller.abort(parent?.reason);
+  parent?.addEventListener('abort', onParentAbort, { once: true });
   try {
-    return await Promise.race([Promise.resolve().then(() => task(controller.signal)), deadline]);
+    // The task's own signal is the one that settles the race, so the caller and the task see the
+    // same reason (TimeoutError, or the parent's).
+    return await abortable(Promise.resolve().then(() => task(controller.signal)), controller.signal);
   } finally {
     clearTimeout(timer);
-    if (onParentAbort) parent?.removeEventListener('abort', onParentAbort);
+    parent?.removeEventListener('abort', onParentAbort);
   }
 }
 

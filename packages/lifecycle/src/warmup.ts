@@ -4,7 +4,7 @@
  * `retry()` wraps a task with exponential backoff.
  */
 import { InvalidOptionError } from './errors.js';
-import { durationMs, knownKeys, positiveInteger } from './options.js';
+import { durationMs, knownKeys, plainObject, positiveInteger } from './options.js';
 import { sleep, type AbortableTask } from './timeout.js';
 
 export type WarmupFunction = AbortableTask<unknown>;
@@ -30,8 +30,7 @@ export const RETRY_DEFAULTS = { attempts: 5, initialDelayMs: 200, maxDelayMs: 50
  */
 export function retry<T>(task: AbortableTask<T>, options: RetryOptions = {}): (signal: AbortSignal) => Promise<T> {
   if (typeof task !== 'function') throw new InvalidOptionError('retry(task)', task, 'a function (signal) => value or promise');
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidOptionError('retry', options, 'an object of retry options');
-  knownKeys('retry', options as Record<string, unknown>, ['attempts', 'initialDelayMs', 'maxDelayMs', 'factor', 'onRetry']);
+  knownKeys('retry', plainObject('retry', options), ['attempts', 'initialDelayMs', 'maxDelayMs', 'factor', 'onRetry']);
   const attempts = positiveInteger('retry.attempts', options.attempts, RETRY_DEFAULTS.attempts, 10_000);
   const initialDelayMs = durationMs('retry.initialDelayMs', options.initialDelayMs, RETRY_DEFAULTS.initialDelayMs);
   const maxDelayMs = durationMs('retry.maxDelayMs', options.maxDelayMs, RETRY_DEFAULTS.maxDelayMs);
