@@ -3,18 +3,11 @@
  * own port, `lifecycle.start` wrapping `app.listen`; drain delay and shutdown budget from the bench.
  */
 import { createMiddleware } from '@podkit/express';
-import { createLifecycle } from '@podkit/lifecycle';
 import express from 'express';
 import { addRoutes, announce, env } from './_express.mjs';
-import { redisFromEnv } from './_podkit-redis.mjs';
+import { createBenchLifecycle } from './_podkit.mjs';
 
-const lifecycle = createLifecycle({
-  probes: { port: env.probePort, host: '127.0.0.1' },
-  drainDelayMs: env.drainDelayMs,
-  shutdownTimeoutMs: env.graceMs,
-  terminationMessagePath: false,
-});
-await redisFromEnv(lifecycle, env.redisUrl);
+const lifecycle = await createBenchLifecycle();
 
 const app = express();
 app.disable('x-powered-by');

@@ -3,17 +3,10 @@
  * their own port, `lifecycle.start(app)` listening; drain delay and shutdown budget from the bench.
  */
 import { podkitFastify } from '@podkit/fastify';
-import { createLifecycle } from '@podkit/lifecycle';
 import { addRoutes, announce, createFastify, env } from './_fastify.mjs';
-import { redisFromEnv } from './_podkit-redis.mjs';
+import { createBenchLifecycle } from './_podkit.mjs';
 
-const lifecycle = createLifecycle({
-  probes: { port: env.probePort, host: '127.0.0.1' },
-  drainDelayMs: env.drainDelayMs,
-  shutdownTimeoutMs: env.graceMs,
-  terminationMessagePath: false,
-});
-await redisFromEnv(lifecycle, env.redisUrl);
+const lifecycle = await createBenchLifecycle();
 
 const app = createFastify();
 await app.register(podkitFastify, { lifecycle, listen: { port: env.port, host: '127.0.0.1' } });
