@@ -235,6 +235,8 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     stopController.abort(new PodkitError('ERR_PODKIT_INVALID_STATE', 'the service is shutting down'));
     await Promise.all([drain.close(), holdsReleased()]);
     await runHooks();
+    // Upgraded connections (WebSocket…) stayed open so holds and hooks could say goodbye on them.
+    await drain.closeUpgraded();
     for (const runner of checks.values()) runner.stop();
   }
 
