@@ -11,7 +11,7 @@ import * as fastifyAdapter from '@podkit/fastify';
 import podkitFastifyDefault, { podkitFastify, type PodkitFastifyOptions } from '@podkit/fastify';
 import { createMiddleware, createProbeRouter } from '@podkit/express';
 
-const quietLifecycle = () => createLifecycle({ probes: false, logger: false, exit: false, signals: [] });
+const quietLifecycle = () => createLifecycle({ probes: false, logger: false, exit: false, signals: false });
 
 describe('@podkit/fastify exports', () => {
   it('exports the plugin as the default export and as podkitFastify, and nothing else', () => {

@@ -11,7 +11,7 @@ import { createLifecycle } from '@podkit/lifecycle';
 import { createMiddleware, createProbeRouter } from '@podkit/express';
 import { get } from '../support/http.js';
 
-const quietLifecycle = () => createLifecycle({ probes: false, logger: false, exit: false, signals: [], handleCrashes: false });
+const quietLifecycle = () => createLifecycle({ probes: false, logger: false, exit: false, signals: false, handleCrashes: false });
 
 describe.each([
   { name: 'express4', express: express4 },
@@ -41,7 +41,7 @@ describe.each([
   });
 
   it('answers with Connection: close once the lifecycle is draining', async () => {
-    const lifecycle = createLifecycle({ probes: false, logger: false, exit: false, signals: [], handleCrashes: false, drainDelayMs: 300, shutdownTimeoutMs: 5000 });
+    const lifecycle = createLifecycle({ probes: false, logger: false, exit: false, signals: false, handleCrashes: false, drainDelayMs: 300, shutdownTimeoutMs: 5000 });
     const app = express();
     app.use(createMiddleware(lifecycle));
     app.get('/', (_req, res) => {

@@ -13,7 +13,7 @@ import { delay, get, waitFor } from '../support/http.js';
 /** A lifecycle that never touches the process: no signal handlers, no exit, no logs. */
 function createTestLifecycle(options: LifecycleOptions = {}) {
   const events: string[] = [];
-  const lifecycle = createLifecycle({ probes: false, logger: false, signals: [], handleCrashes: false, exit: (code) => events.push(`exit ${code}`), ...options });
+  const lifecycle = createLifecycle({ probes: false, logger: false, signals: false, handleCrashes: false, exit: (code) => events.push(`exit ${code}`), ...options });
   lifecycle.on('state', ({ to }) => events.push(to));
   return { lifecycle, events };
 }

@@ -36,7 +36,7 @@ export function testLifecycle(options: LifecycleOptions = {}): Lifecycle {
     probes: { port: 0, host: '127.0.0.1' },
     logger: false,
     exit: false,
-    signals: [],
+    signals: false,
     handleCrashes: false,
     terminationMessagePath: false,
     ...options,

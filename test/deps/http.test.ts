@@ -150,6 +150,7 @@ describe('routeWarmup', () => {
     lifecycle.warmup('routes', routeWarmup(lifecycle, { paths: ['/ok'] }));
     const error = await lifecycle.start(app.listen).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/main server is not listening during warmup.*openMainPort "before-warmup"/);
+    expect(((error as PodkitError).cause as PodkitError).code).toBe('ERR_PODKIT_MAIN_PORT_CLOSED');
     expect(app.seen).toHaveLength(0);
   });
 });

@@ -202,10 +202,10 @@ describe('warmup', () => {
     expect(result.code).toBe(0);
   });
 
-  it('refuses a warmup registered after start() (ERR_PODKIT_INVALID_STATE)', async () => {
+  it('refuses a warmup registered after start() (ERR_PODKIT_WARMUP_AFTER_START)', async () => {
     const t = testLifecycle();
     await t.lifecycle.start();
-    expect(() => t.lifecycle.warmup('late', () => {})).toThrow(expect.objectContaining({ code: 'ERR_PODKIT_INVALID_STATE' }));
+    expect(() => t.lifecycle.warmup('late', () => {})).toThrow(expect.objectContaining({ code: 'ERR_PODKIT_WARMUP_AFTER_START' }));
   });
 });
 
@@ -373,17 +373,17 @@ describe('stop()', () => {
 });
 
 describe('start()', () => {
-  it('throws ERR_PODKIT_INVALID_STATE when called twice', async () => {
+  it('throws ERR_PODKIT_ALREADY_STARTED when called twice', async () => {
     const t = testLifecycle();
     await t.lifecycle.start();
-    await expect(t.lifecycle.start()).rejects.toMatchObject({ code: 'ERR_PODKIT_INVALID_STATE' });
+    await expect(t.lifecycle.start()).rejects.toMatchObject({ code: 'ERR_PODKIT_ALREADY_STARTED' });
     expect(t.lifecycle.state).toBe('ready');
   });
 
-  it('throws ERR_PODKIT_INVALID_STATE when called after stop()', async () => {
+  it('throws ERR_PODKIT_ALREADY_STARTED when called after stop(), saying a lifecycle runs once', async () => {
     const t = testLifecycle();
     await t.lifecycle.stop();
-    await expect(t.lifecycle.start()).rejects.toMatchObject({ code: 'ERR_PODKIT_INVALID_STATE' });
+    await expect(t.lifecycle.start()).rejects.toMatchObject({ code: 'ERR_PODKIT_ALREADY_STARTED', message: expect.stringContaining('runs once') });
   });
 
   it('adopts a server that is already listening, and drains it at stop()', async () => {
@@ -406,10 +406,11 @@ describe('start()', () => {
     expect(server.listening).toBe(true);
   });
 
-  it('rejects a function that returns no server, saying what to return', async () => {
+  it('rejects a function that returns no server (ERR_PODKIT_NO_SERVER), saying what to return', async () => {
     const t = testLifecycle();
     const error = await t.lifecycle.start(() => 42).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PodkitError);
+    expect((error as PodkitError).code).toBe('ERR_PODKIT_NO_SERVER');
     expect((error as PodkitError).message).toContain('() => app.listen(port)');
   });
 
@@ -459,11 +460,12 @@ describe('start()', () => {
   it('refuses a server already listening on the probe port, naming probes.port', async () => {
     const server = helloServer();
     await listening(server);
-    const t = testLifecycle({ probes: { port: portOf(server) } });
+    const port = portOf(server);
+    const t = testLifecycle({ probes: { port } });
     const error = await t.lifecycle.start(server).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidOptionError);
     expect((error as InvalidOptionError).option).toBe('probes.port');
-    expect((error as Error).message).toContain(String(portOf(server)));
+    expect((error as Error).message).toContain(String(port));
   });
 
   it('says clearly when app.listen uses the probe port, naming probes.port', async () => {

@@ -47,6 +47,7 @@ describe('createLifecycle validates durations', () => {
     'drainDelayMs',
     'shutdownTimeoutMs',
     'crashTimeoutMs',
+    'listenTimeoutMs',
     'checks.intervalMs',
     'checks.timeoutMs',
     'warmup.timeoutMs',
@@ -77,7 +78,7 @@ describe('createLifecycle validates durations', () => {
   }
 
   it('rejects a zero timeout where zero would mean "already timed out"', () => {
-    for (const option of ['shutdownTimeoutMs', 'crashTimeoutMs'] as const) {
+    for (const option of ['shutdownTimeoutMs', 'crashTimeoutMs', 'listenTimeoutMs'] as const) {
       expectNamed(invalidOption(() => create({ [option]: 0 })), option, '0');
     }
     expectNamed(invalidOption(() => create({ checks: { timeoutMs: 0 } })), 'checks.timeoutMs', '0');
@@ -121,6 +122,10 @@ describe('createLifecycle validates counts, flags and choices', () => {
     [{ handleCrashes: 'no' }, 'handleCrashes', '"no"'],
     [{ exitCodes: { crash: 256 } }, 'exitCodes.crash', '256'],
     [{ exitCodes: { clean: -1 } }, 'exitCodes.clean', '-1'],
+    [{ exitCodes: { warmupFailed: '75' } }, 'exitCodes.warmupFailed', '"75"'],
+    [{ exitCodes: { shutdownTimeout: 12.5 } }, 'exitCodes.shutdownTimeout', '12.5'],
+    [{ exitCodes: { forcedBase: 256 } }, 'exitCodes.forcedBase', '256'],
+    [{ exitCodes: { forcedBase: Number.NaN } }, 'exitCodes.forcedBase', 'NaN'],
     [{ terminationGracePeriodSeconds: -30 }, 'terminationGracePeriodSeconds', '-30'],
     [{ eventLoop: { windowMs: 5000 } }, 'eventLoop.maxDelayMs', 'undefined'],
     [{ eventLoop: { maxDelayMs: 100, windowMs: 10 } }, 'eventLoop.windowMs', '10'],
@@ -150,6 +155,9 @@ describe('createLifecycle validates counts, flags and choices', () => {
     ['a lower-case name', ['sigterm'], '"sigterm"'],
     ['SIGKILL, which cannot be caught', ['SIGKILL'], '"SIGKILL"'],
     ['SIGSTOP, which cannot be caught', ['SIGSTOP'], '"SIGSTOP"'],
+    ['SIGSEGV, after which no JavaScript runs safely', ['SIGTERM', 'SIGSEGV'], '"SIGSEGV"'],
+    ['SIGBUS, after which no JavaScript runs safely', ['SIGBUS'], '"SIGBUS"'],
+    ['a name that is not a string among valid ones', ['SIGTERM', null], 'null'],
     ['a signal number', [15], '15'],
     ['a single name instead of an array', 'SIGTERM', '"SIGTERM"'],
   ])('rejects %s in signals', (_what, value, shown) => {
@@ -159,6 +167,18 @@ describe('createLifecycle validates counts, flags and choices', () => {
 
   it('accepts catchable signals such as SIGUSR2 and SIGHUP', () => {
     expect(() => create({ signals: ['SIGTERM', 'SIGUSR2', 'SIGHUP'] })).not.toThrow();
+  });
+
+  it('refuses an empty signals list (as PID 1 that process would ignore SIGTERM), pointing to signals: false', () => {
+    const error = invalidOption(() => create({ signals: [] }));
+    expectNamed(error, 'signals', 'an array ([])');
+    expect(error.message).toContain('at least one signal name');
+    expect(error.message).toContain('or false to install no handler');
+  });
+
+  it('accepts signals: false, the explicit opt-out for a process that handles signals itself', () => {
+    expect(() => create({ signals: false })).not.toThrow();
+    expectNamed(invalidOption(() => create({ signals: true })), 'signals', 'true');
   });
 
   it.each([
@@ -204,6 +224,31 @@ describe('createLifecycle validates counts, flags and choices', () => {
   it('accepts false and a path as terminationMessagePath', () => {
     expect(() => create({ terminationMessagePath: false })).not.toThrow();
     expect(() => create({ terminationMessagePath: '/tmp/termination-log' })).not.toThrow();
+  });
+});
+
+describe('exitCodes.forcedBase fits every configured signal in an exit status', () => {
+  // The kernel keeps the low 8 bits of an exit status: forcedBase + n above 255 would be reported
+  // as something else entirely (128 + 137 = 265 reaches Kubernetes as 9).
+  it.each([
+    ['the default signals (SIGTERM is 15)', undefined, 'SIGTERM', 15],
+    ['SIGUSR2 (12)', ['SIGUSR2'], 'SIGUSR2', 12],
+    ['SIGHUP next to SIGSYS (31)', ['SIGHUP', 'SIGSYS'], 'SIGSYS', 31],
+  ] as Array<[string, string[] | undefined, string, number]>)('with %s: accepts 255 - n and refuses one more, naming the option, the value and the signal', (_what, signals, largest, n) => {
+    const options: LooseOptions = signals === undefined ? {} : { signals };
+    expect(() => create({ ...options, exitCodes: { forcedBase: 255 - n } })).not.toThrow();
+    const error = invalidOption(() => create({ ...options, exitCodes: { forcedBase: 256 - n } }));
+    expectNamed(error, 'exitCodes.forcedBase', String(256 - n));
+    expect(error.message).toContain(`at most ${255 - n}`);
+    expect(error.message).toContain(`${largest} is ${n}`);
+  });
+
+  it('refuses the base that reported 265 for SIGTERM where the process really exited 9', () => {
+    expectNamed(invalidOption(() => create({ exitCodes: { forcedBase: 250 } })), 'exitCodes.forcedBase', '250');
+  });
+
+  it('only checks the range 0–255 when signals is false (no signal ever forces an exit)', () => {
+    expect(() => create({ signals: false, exitCodes: { forcedBase: 255 } })).not.toThrow();
   });
 });
 

@@ -23,7 +23,10 @@ export interface PodkitFastifyOptions {
    * @default false
    */
   probeRoutes?: boolean | { prefix?: string };
-  /** Where `lifecycle.start(app)` listens, when the app is not listening yet. */
+  /**
+   * Where `lifecycle.start(app)` listens, when the app is not listening yet. A listen error
+   * (`EADDRINUSE`…) fails the start with `ERR_PODKIT_LISTEN_FAILED` and exit 75, as for any server.
+   */
   listen?: {
     /** @default 3000 */
     port?: number;

@@ -3,11 +3,27 @@
  * runtime trouble (a failing check, a throwing hook) never throws: it is reported and logged.
  */
 export type PodkitErrorCode =
+  /** A wrong option or argument (`InvalidOptionError`). */
   | 'ERR_PODKIT_INVALID_OPTION'
-  | 'ERR_PODKIT_INVALID_STATE'
+  /** A check, warmup or hook name registered twice. */
   | 'ERR_PODKIT_DUPLICATE_NAME'
+  /** `start()` on a lifecycle that was already started or stopped: a lifecycle runs once. */
+  | 'ERR_PODKIT_ALREADY_STARTED'
+  /** `warmup()` after `start()`: warmups run once, before ready. */
+  | 'ERR_PODKIT_WARMUP_AFTER_START'
+  /** `start(fn)` where `fn` returned no server, or `start(app)` for an app that is not listening and that its adapter cannot start. */
+  | 'ERR_PODKIT_NO_SERVER'
+  /** The probe listener or the main server could not listen (a listen error, or `fn`/`app.listen()` threw). */
   | 'ERR_PODKIT_LISTEN_FAILED'
+  /** The main server was not listening within `listenTimeoutMs`. */
+  | 'ERR_PODKIT_LISTEN_TIMEOUT'
+  /** A warmup task failed or timed out. */
   | 'ERR_PODKIT_WARMUP_FAILED'
+  /** `routeWarmup` ran while the main server was not listening. */
+  | 'ERR_PODKIT_MAIN_PORT_CLOSED'
+  /** The reason of `lifecycle.signal` and of a warmup's signal when the shutdown aborts them. */
+  | 'ERR_PODKIT_SHUTTING_DOWN'
+  /** A check, warmup or hook outlived its timeout (`TimeoutError`). */
   | 'ERR_PODKIT_TIMEOUT';
 
 /** The one error family podkit throws. `code` is stable across releases; match on it, not on the message. */

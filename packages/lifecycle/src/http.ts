@@ -197,7 +197,7 @@ interface MainPortTarget {
 function mainPortTarget(server: MainServer | undefined): MainPortTarget {
   if (!server || !server.listening) {
     throw new PodkitError(
-      'ERR_PODKIT_INVALID_STATE',
+      'ERR_PODKIT_MAIN_PORT_CLOSED',
       'routeWarmup: the main server is not listening during warmup. Keep openMainPort "before-warmup" (the default) and pass the server to start(), e.g. lifecycle.start(() => app.listen(3000)).',
     );
   }
@@ -210,7 +210,7 @@ function mainPortTarget(server: MainServer | undefined): MainPortTarget {
   const tlsOptions = tls ? ({ rejectUnauthorized: false } as RequestOptions) : {};
   const send: Send = tls ? (httpsRequest as unknown as Send) : httpRequest;
   if (typeof address === 'string') return { send, options: { ...common, ...tlsOptions, socketPath: address } };
-  if (!address) throw new PodkitError('ERR_PODKIT_INVALID_STATE', 'routeWarmup: the main server has no address.');
+  if (!address) throw new PodkitError('ERR_PODKIT_MAIN_PORT_CLOSED', 'routeWarmup: the main server has no address.');
   // A server bound to every interface is reached on loopback.
   const host = address.address === '::' ? '::1' : address.address === '0.0.0.0' ? '127.0.0.1' : address.address;
   return { send, options: { ...common, ...tlsOptions, host, port: address.port } };

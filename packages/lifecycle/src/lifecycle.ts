@@ -154,6 +154,15 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   let resolveShutdown: ((result: ShutdownResult) => void) | undefined;
   let finished: ShutdownResult | undefined;
   let crashed: { reason: string } | undefined;
+  // Why a failed start is leaving (exit 75): like a crash's, this reason outlives any signal.
+  let failedStart: { reason: string } | undefined;
+  // The first signal received. Only a signal after it forces the exit: see onSignal().
+  let signalled: NodeJS.Signals | undefined;
+  // The server start() was given or got, known as early as possible so a shutdown racing start()
+  // closes it too (see closeLateListener()).
+  let startServer: MainServer | undefined;
+  // A listen error the start server emitted before start() came to wait for it.
+  let earlyListenError: Error | undefined;
   let holdWaiters: Array<() => void> = [];
   const deadlines = new Set<NodeJS.Timeout>();
 
@@ -232,7 +241,8 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
 
   /** Steps 3–4, shared by a graceful shutdown and a crash's fast one. */
   async function closeEverything(): Promise<void> {
-    stopController.abort(new PodkitError('ERR_PODKIT_INVALID_STATE', 'the service is shutting down'));
+    stopController.abort(new PodkitError('ERR_PODKIT_SHUTTING_DOWN', 'the service is shutting down'));
+    if (startServer) closeLateListener(startServer);
     await Promise.all([drain.close(), holdsReleased()]);
     await runHooks();
     // Upgraded connections (WebSocket…) stayed open so holds and hooks could say goodbye on them.
@@ -261,7 +271,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     // Step 1, in this very tick: readiness answers 503 from here on.
     transition('draining', reason);
     drain.startDraining();
-    warmupController.abort(new PodkitError('ERR_PODKIT_INVALID_STATE', `shutdown began during warmup: ${reason}`));
+    warmupController.abort(new PodkitError('ERR_PODKIT_SHUTTING_DOWN', `shutdown began during warmup: ${reason}`));
     const timer = deadline(config.shutdownTimeoutMs, 'shutdownTimeout', 'shutdown');
 
     void (async () => {
@@ -292,9 +302,10 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     shutdown = new Promise<ShutdownResult>((resolve) => {
       resolveShutdown = resolve;
     });
+    if (kind === 'warmupFailed') failedStart = { reason };
     transition('failed', reason);
     drain.startDraining();
-    warmupController.abort(new PodkitError('ERR_PODKIT_INVALID_STATE', reason));
+    warmupController.abort(new PodkitError('ERR_PODKIT_SHUTTING_DOWN', reason));
     // A crash's reason is already prefixed by deadline(); a failed warmup's must be kept too, or a
     // slow hook would replace "why it failed" in the termination message with "it was slow to leave".
     const timer = deadline(boundMs, kind, kind === 'crash' ? 'fast shutdown' : `${reason}; fast shutdown`);
@@ -310,16 +321,34 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     return shutdown;
   }
 
+  /**
+   * The first signal starts the shutdown, or joins the one already under way; only a signal after
+   * it forces the exit. A shutdown begun by stop(), a crash or a failed start is not a first
+   * signal: Kubernetes sends SIGTERM to a pod whatever it is doing (a pod that called stop() on
+   * itself is deleted and gets the kubelet's SIGTERM), and that SIGTERM asks for what is already
+   * happening. Cutting the drain for it would turn a clean exit into 143, and a crash's 70 or a
+   * failed start's 75 into 143, losing the reason the pod died.
+   */
   function onSignal(signal: NodeJS.Signals): void {
-    if (shutdown) {
-      // A second signal: the operator (or the kubelet) means it. Leave now.
-      logger.warn({ event: 'signal', signal }, `second ${signal} during shutdown: exiting at once`);
-      drain.destroyAll();
-      finish('forced', `second ${signal} during shutdown`, signal);
+    if (!shutdown) {
+      signalled = signal;
+      logger.info({ event: 'signal', signal }, `${signal} received: shutting down`);
+      void beginShutdown(`${signal} received`);
       return;
     }
-    logger.info({ event: 'signal', signal }, `${signal} received: shutting down`);
-    void beginShutdown(`${signal} received`);
+    if (!signalled) {
+      signalled = signal;
+      logger.info({ event: 'signal', signal }, `${signal} received during a shutdown already under way: carrying on (a second signal exits at once)`);
+      return;
+    }
+    // A second signal: the operator (or the kubelet) means it. Leave now.
+    logger.warn({ event: 'signal', signal }, `second signal (${signal}) during shutdown: exiting at once`);
+    drain.destroyAll();
+    // A crash or a failed start keeps its code and reason: they say why the pod died; the signal
+    // only says it died sooner.
+    const failure = crashed ? { kind: 'crash' as const, reason: crashed.reason } : failedStart ? { kind: 'warmupFailed' as const, reason: failedStart.reason } : undefined;
+    if (failure) finish(failure.kind, `${failure.reason}; exit forced by a second signal (${signal})`);
+    else finish('forced', `second ${signal} during shutdown`, signal);
   }
 
   function onCrash(error: unknown, origin: CrashOrigin): void {
@@ -341,33 +370,91 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     return value instanceof NetServer && typeof (value as MainServer).closeAllConnections === 'function';
   }
 
+  /** The server behind a start() target, when it can be known before anything is called. */
+  function serverOf(target: StartTarget | undefined): MainServer | undefined {
+    if (isServer(target)) return target;
+    if (target !== undefined && typeof target !== 'function') return attached.get(target)?.server;
+    return undefined;
+  }
+
+  /**
+   * A server whose listen() is still under way when the drain closes (a host name being looked up,
+   * or `start(server)` with `server.listen()` called just after) binds afterwards, past the drain's
+   * "stop accepting": close it the moment it listens, so nothing start() was given serves on after
+   * the shutdown.
+   */
+  function closeLateListener(server: MainServer): void {
+    if (!server.listening) server.once('listening', () => server.close());
+  }
+
+  /** Every way the main server can fail to open is ERR_PODKIT_LISTEN_FAILED, naming the probe port when that is the one it tried. */
+  function listenFailed(error: unknown): PodkitError {
+    if (error instanceof PodkitError) return error;
+    const { code, port: triedPort } = (error ?? {}) as NodeJS.ErrnoException & { port?: number };
+    // With probes.port 0 the configured port says nothing: compare with the port actually bound.
+    const probePort = probeAddress?.port ?? (config.probes ? config.probes.port : undefined);
+    // Only when it really is the probe port: any other EADDRINUSE is somebody else's port.
+    const hint =
+      code === 'EADDRINUSE' && probePort !== undefined && triedPort === probePort
+        ? ` (port ${probePort} is the probe listener's, probes.port: give the main server and the probes different ports)`
+        : '';
+    return new PodkitError('ERR_PODKIT_LISTEN_FAILED', `the main server could not listen: ${errorMessage(error)}${hint}`, { cause: error });
+  }
+
+  /**
+   * Resolves once the server listens; rejects on its listen error, past `listenTimeoutMs`, or when
+   * the shutdown begins (then start() has nothing left to wait for). The timer is ref'd: a server
+   * nobody calls listen() on holds nothing else open, and the failure must still be reported.
+   */
   function waitListening(server: MainServer): Promise<void> {
     if (server.listening) return Promise.resolve();
+    if (server === startServer && earlyListenError) return Promise.reject(listenFailed(earlyListenError));
+    const aborted = warmupController.signal;
+    if (aborted.aborted) return Promise.reject(aborted.reason);
     return new Promise((resolve, reject) => {
-      const onListening = () => {
-        server.off('error', onError);
-        resolve();
-      };
-      const onError = (error: Error) => {
+      const done = () => {
+        clearTimeout(timer);
         server.off('listening', onListening);
-        reject(error);
+        server.off('error', onError);
+        aborted.removeEventListener('abort', onAbort);
       };
+      const onListening = () => (done(), resolve());
+      const onError = (error: Error) => (done(), reject(listenFailed(error)));
+      const onAbort = () => (done(), reject(aborted.reason));
+      const timer = setTimeout(() => {
+        done();
+        reject(
+          new PodkitError(
+            'ERR_PODKIT_LISTEN_TIMEOUT',
+            `the main server was not listening within ${config.listenTimeoutMs} ms (listenTimeoutMs): call server.listen() before or right after start(server), or pass a function that does, as in start(() => server.listen(port))`,
+          ),
+        );
+      }, config.listenTimeoutMs);
       server.once('listening', onListening);
       server.once('error', onError);
+      aborted.addEventListener('abort', onAbort, { once: true });
     });
   }
 
   async function openMainPort(target: StartTarget | undefined): Promise<MainServer | undefined> {
     let server: MainServer | undefined;
     if (typeof target === 'function') {
-      const result = await (target as () => unknown)();
+      let result: unknown;
+      try {
+        result = await (target as () => unknown)();
+      } catch (error) {
+        // start(fn)'s fn is what opens the main port (an async fn awaiting fastify.listen() throws
+        // EADDRINUSE right here): its failure is a listen failure, not a warmup's.
+        throw listenFailed(error);
+      }
       server = isServer(result) ? result : lastAttached?.server;
       if (!server) {
         throw new PodkitError(
-          'ERR_PODKIT_INVALID_STATE',
+          'ERR_PODKIT_NO_SERVER',
           'start(fn): fn returned no http.Server and no adapter attached one. Return the server (Express: () => app.listen(port)) or register the Fastify plugin first.',
         );
       }
+      startServer = server;
     } else if (isServer(target)) {
       server = target;
     } else if (target !== undefined) {
@@ -377,26 +464,19 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       }
       server = app.server;
       if (!server.listening) {
-        if (!app.listen) throw new PodkitError('ERR_PODKIT_INVALID_STATE', 'start(app): the app is not listening and its adapter cannot start it.');
+        if (!app.listen) throw new PodkitError('ERR_PODKIT_NO_SERVER', 'start(app): the app is not listening and its adapter cannot start it.');
         drain.attach(server);
-        await app.listen();
+        try {
+          await app.listen();
+        } catch (error) {
+          // Fastify's listen() rejects with the listen error itself (EADDRINUSE…).
+          throw listenFailed(error);
+        }
       }
     }
     if (!server) return undefined;
     drain.attach(server);
-    try {
-      await waitListening(server);
-    } catch (error) {
-      const { code, port: triedPort } = error as NodeJS.ErrnoException & { port?: number };
-      // With probes.port 0 the configured port says nothing: compare with the port actually bound.
-      const probePort = probeAddress?.port ?? (config.probes ? config.probes.port : undefined);
-      // Only when it really is the probe port: any other EADDRINUSE is somebody else's port.
-      const hint =
-        code === 'EADDRINUSE' && probePort !== undefined && triedPort === probePort
-          ? ` (port ${probePort} is the probe listener's, probes.port: give the main server and the probes different ports)`
-          : '';
-      throw new PodkitError('ERR_PODKIT_LISTEN_FAILED', `the main server could not listen: ${errorMessage(error)}${hint}`, { cause: error });
-    }
+    await waitListening(server);
     const port = (server.address() as AddressInfo | null)?.port;
     if (probeAddress && port === probeAddress.port) {
       throw new InvalidOptionError('probes.port', probeAddress.port, 'a port other than the main server\'s');
@@ -421,6 +501,13 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     }
   }
 
+  function warnNoSignalHandlers(): void {
+    logger.warn(
+      { event: 'config', signals: false },
+      'signals: false: podkit installs no signal handler. Call lifecycle.stop() when SIGTERM arrives, or a process that is PID 1 in a container ignores SIGTERM and waits for SIGKILL.',
+    );
+  }
+
   function warnIfBudgetDoesNotFit(): void {
     const grace = config.terminationGracePeriodSeconds;
     if (grace === undefined) return;
@@ -435,11 +522,36 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   }
 
   async function start(target?: StartTarget): Promise<MainServer | undefined> {
-    if (started) throw new PodkitError('ERR_PODKIT_INVALID_STATE', 'start() was already called on this lifecycle.');
+    if (started) {
+      throw new PodkitError(
+        'ERR_PODKIT_ALREADY_STARTED',
+        shutdown ? 'start() after stop(): a lifecycle runs once; create a new one.' : 'start() was already called on this lifecycle.',
+      );
+    }
     started = true;
-    uninstalls.push(installSignalHandlers(config.signals, onSignal));
+    if (config.signals) uninstalls.push(installSignalHandlers(config.signals, onSignal));
+    else warnNoSignalHandlers();
     if (config.handleCrashes) uninstalls.push(installCrashHandlers(onCrash));
     warnIfBudgetDoesNotFit();
+    // Followed (and closed by a shutdown) from now on, not only once its turn to open comes: a
+    // stop() that arrives while the probe port opens must not leave it serving.
+    startServer = serverOf(target);
+    if (startServer) {
+      drain.attach(startServer);
+      // `server.listen(port); lifecycle.start(server)`: a taken port is reported on the next tick,
+      // while start() still opens the probe port. Unheard, that 'error' event would be thrown as an
+      // uncaught exception (a crash, exit 70) instead of failing the start with the listen error.
+      const server = startServer;
+      if (!server.listening) {
+        const onError = (error: Error) => {
+          earlyListenError = error;
+          server.off('listening', onListening);
+        };
+        const onListening = () => server.off('error', onError);
+        server.once('error', onError);
+        server.once('listening', onListening);
+      }
+    }
 
     try {
       if (isServer(target) && target.listening && config.probes && (target.address() as AddressInfo).port === config.probes.port) {
@@ -525,7 +637,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     warmup(name, fn, warmupOptions) {
       assertName('warmup', name, warmups.some((w) => w.name === name));
       assertFunction('warmup function', fn);
-      if (started) throw new PodkitError('ERR_PODKIT_INVALID_STATE', `warmup("${name}") must be registered before start().`);
+      if (started) throw new PodkitError('ERR_PODKIT_WARMUP_AFTER_START', `warmup("${name}") must be registered before start().`);
       warmups.push({ name, fn, options: resolveTimeoutOptions(`warmup "${name}" options`, warmupOptions, config.warmup.timeoutMs) });
       return lifecycle;
     },

@@ -71,7 +71,12 @@ export interface ExitCodes {
   warmupFailed: number;
   /** Shutdown ran past `shutdownTimeoutMs`; connections were cut. @default 124 */
   shutdownTimeout: number;
-  /** Added to the signal number when a second signal forces an exit (128 + 15 = 143 for SIGTERM). @default 128 */
+  /**
+   * Added to the signal number when a second signal forces an exit (128 + 15 = 143 for SIGTERM).
+   * `forcedBase` + the largest signal number in `signals` must stay within 255: the kernel keeps
+   * only the low 8 bits of an exit status, so 128 + 137 would be reported as 9.
+   * @default 128
+   */
   forcedBase: number;
 }
 
@@ -93,12 +98,27 @@ export interface LifecycleOptions {
   shutdownTimeoutMs?: number;
   /** Bound on the fast drain after a crash before exiting 70, in ms. @default 5000 */
   crashTimeoutMs?: number;
-  /** Signals that start the shutdown. A second one during shutdown exits at once. @default ['SIGTERM', 'SIGINT'] */
-  signals?: NodeJS.Signals[];
+  /**
+   * Signals that start the shutdown; a second signal during a shutdown that a signal (or `stop()`)
+   * began exits at once. At least one: a process that is PID 1 in a container has no default
+   * signal handling, so without a handler SIGTERM is ignored until SIGKILL. `false` opts out
+   * (podkit installs no handler and warns at start-up): for a process that handles signals itself
+   * and calls `lifecycle.stop()`.
+   * @default ['SIGTERM', 'SIGINT']
+   */
+  signals?: NodeJS.Signals[] | false;
   /** Exit 70 after a fast drain on an uncaught exception or unhandled rejection. @default true */
   handleCrashes?: boolean;
   /** When the main port opens. Readiness stays false until warmup finishes either way. @default 'before-warmup' */
   openMainPort?: OpenMainPort;
+  /**
+   * How long `start()` waits for the main server to be listening once it has it (the server given
+   * to `start(server)`, returned by `start(fn)` or started by an adapter), in ms. Past it the start
+   * fails with `ERR_PODKIT_LISTEN_TIMEOUT` and the process exits 75: a server nobody calls
+   * `listen()` on would otherwise keep the pod starting forever.
+   * @default 10000
+   */
+  listenTimeoutMs?: number;
   /** Defaults for every `check()`. */
   checks?: CheckOptions;
   /** Defaults for every `warmup()`. */
@@ -149,9 +169,11 @@ export interface ResolvedOptions {
   drainDelayMs: number;
   shutdownTimeoutMs: number;
   crashTimeoutMs: number;
-  signals: NodeJS.Signals[];
+  /** `false`: the user opted out of signal handling. Never empty. */
+  signals: NodeJS.Signals[] | false;
   handleCrashes: boolean;
   openMainPort: OpenMainPort;
+  listenTimeoutMs: number;
   checks: ResolvedCheckOptions;
   warmup: Required<WarmupOptions>;
   hooks: Required<HookOptions>;
@@ -183,6 +205,7 @@ export const DEFAULTS = {
   signals: ['SIGTERM', 'SIGINT'] as NodeJS.Signals[],
   handleCrashes: true,
   openMainPort: 'before-warmup' as OpenMainPort,
+  listenTimeoutMs: 10_000,
   checks: { intervalMs: 2000, timeoutMs: 1000, failureThreshold: 3, successThreshold: 1, critical: true } satisfies ResolvedCheckOptions,
   warmup: { timeoutMs: 30_000 },
   hooks: { timeoutMs: 5000 },
@@ -240,10 +263,13 @@ function port(name: string, value: unknown, fallback: number): number {
   return value;
 }
 
+/** The largest value an exit status can carry: the kernel keeps its low 8 bits. */
+const MAX_EXIT_CODE = 255;
+
 function exitCode(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) {
-    throw new InvalidOptionError(name, value, 'an integer exit code from 0 to 255');
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_EXIT_CODE) {
+    throw new InvalidOptionError(name, value, `an integer exit code from 0 to ${MAX_EXIT_CODE}`);
   }
   return value;
 }
@@ -300,30 +326,67 @@ function resolveProbes(value: unknown): ResolvedProbeOptions | false {
   };
 }
 
-function resolveSignals(value: unknown): NodeJS.Signals[] {
+/**
+ * Signals that cannot start a shutdown: SIGKILL and SIGSTOP cannot be caught at all, and Node runs
+ * no JavaScript safely after a real SIGSEGV, SIGBUS, SIGFPE or SIGILL (the process is broken, not
+ * asked to leave). https://nodejs.org/api/process.html#signal-events
+ */
+const UNUSABLE_SIGNALS: ReadonlySet<string> = new Set(['SIGKILL', 'SIGSTOP', 'SIGSEGV', 'SIGBUS', 'SIGFPE', 'SIGILL']);
+
+function resolveSignals(value: unknown): NodeJS.Signals[] | false {
   if (value === undefined) return [...DEFAULTS.signals];
-  if (!Array.isArray(value)) throw new InvalidOptionError('signals', value, 'an array of signal names such as ["SIGTERM", "SIGINT"]');
+  // An explicit opt-out, for a process that handles signals itself and calls stop().
+  if (value === false) return false;
+  if (!Array.isArray(value)) {
+    throw new InvalidOptionError('signals', value, 'an array of signal names such as ["SIGTERM", "SIGINT"], or false to handle signals yourself');
+  }
+  // An empty list used to mean "no handler" silently: as PID 1 in a container that process then
+  // ignores SIGTERM and waits out the grace period for SIGKILL. Opting out must be said out loud.
+  if (value.length === 0) {
+    throw new InvalidOptionError(
+      'signals',
+      value,
+      'at least one signal name such as "SIGTERM", or false to install no handler (then call lifecycle.stop() on SIGTERM yourself)',
+    );
+  }
   for (const signal of value) {
     if (typeof signal !== 'string' || !(signal in osConstants.signals)) {
       throw new InvalidOptionError('signals', signal, 'signal names this platform knows, such as "SIGTERM", "SIGINT" or "SIGUSR2"');
     }
-    if (signal === 'SIGKILL' || signal === 'SIGSTOP') throw new InvalidOptionError('signals', signal, 'a signal a process can catch (not SIGKILL or SIGSTOP)');
+    if (UNUSABLE_SIGNALS.has(signal)) {
+      throw new InvalidOptionError('signals', signal, `a signal a process can catch and survive (not ${[...UNUSABLE_SIGNALS].join(', ')})`);
+    }
   }
   return [...new Set(value as NodeJS.Signals[])];
 }
 
-function resolveExitCodes(value: unknown): ExitCodes {
+function resolveExitCodes(value: unknown, signals: readonly NodeJS.Signals[] | false): ExitCodes {
   const d = DEFAULTS.exitCodes;
-  if (value === undefined) return { ...d };
-  const o = plainObject('exitCodes', value);
+  const o = value === undefined ? {} : plainObject('exitCodes', value);
   knownKeys('exitCodes', o, Object.keys(d));
-  return {
+  const codes: ExitCodes = {
     clean: exitCode('exitCodes.clean', o.clean, d.clean),
     crash: exitCode('exitCodes.crash', o.crash, d.crash),
     warmupFailed: exitCode('exitCodes.warmupFailed', o.warmupFailed, d.warmupFailed),
     shutdownTimeout: exitCode('exitCodes.shutdownTimeout', o.shutdownTimeout, d.shutdownTimeout),
     forcedBase: exitCode('exitCodes.forcedBase', o.forcedBase, d.forcedBase),
   };
+  // A forced exit reports forcedBase + the signal's number. Past 255 the kernel keeps the low 8
+  // bits (128 + 137 would reach the orchestrator as 9), so the code podkit logs and writes to the
+  // termination message would not be the one Kubernetes shows.
+  if (signals) {
+    let largest: NodeJS.Signals = signals[0]!;
+    for (const signal of signals) if (osConstants.signals[signal] > osConstants.signals[largest]) largest = signal;
+    const number = osConstants.signals[largest];
+    if (codes.forcedBase + number > MAX_EXIT_CODE) {
+      throw new InvalidOptionError(
+        'exitCodes.forcedBase',
+        codes.forcedBase,
+        `at most ${MAX_EXIT_CODE - number}, so that forcedBase + the signal number stays a valid exit code (at most ${MAX_EXIT_CODE}) for every signal in signals, of which ${largest} is ${number}`,
+      );
+    }
+  }
+  return codes;
 }
 
 function resolveLogger(value: unknown): Logger {
@@ -357,7 +420,7 @@ function resolveEventLoop(value: unknown): Required<EventLoopOptions> | undefine
 }
 
 const TOP_LEVEL_KEYS = [
-  'probes', 'drainDelayMs', 'shutdownTimeoutMs', 'crashTimeoutMs', 'signals', 'handleCrashes', 'openMainPort', 'checks',
+  'probes', 'drainDelayMs', 'shutdownTimeoutMs', 'crashTimeoutMs', 'signals', 'handleCrashes', 'openMainPort', 'listenTimeoutMs', 'checks',
   'warmup', 'hooks', 'eventLoop', 'exitCodes', 'terminationMessagePath', 'terminationGracePeriodSeconds', 'logger', 'exit',
 ] as const satisfies readonly (keyof LifecycleOptions)[];
 
@@ -393,19 +456,22 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
     throw new InvalidOptionError('terminationGracePeriodSeconds', grace, 'a whole number of seconds from 0');
   }
 
+  const signals = resolveSignals(o.signals);
+
   return {
     probes: resolveProbes(o.probes),
     drainDelayMs,
     shutdownTimeoutMs,
     crashTimeoutMs: durationMs('crashTimeoutMs', o.crashTimeoutMs, DEFAULTS.crashTimeoutMs, { min: 1 }),
-    signals: resolveSignals(o.signals),
+    signals,
     handleCrashes: bool('handleCrashes', o.handleCrashes, DEFAULTS.handleCrashes),
     openMainPort: (o.openMainPort as OpenMainPort | undefined) ?? DEFAULTS.openMainPort,
+    listenTimeoutMs: durationMs('listenTimeoutMs', o.listenTimeoutMs, DEFAULTS.listenTimeoutMs, { min: 1 }),
     checks: resolveCheckOptions('checks', o.checks, DEFAULTS.checks),
     warmup: resolveTimeoutOptions('warmup', o.warmup, DEFAULTS.warmup.timeoutMs),
     hooks: resolveTimeoutOptions('hooks', o.hooks, DEFAULTS.hooks.timeoutMs),
     eventLoop: resolveEventLoop(o.eventLoop),
-    exitCodes: resolveExitCodes(o.exitCodes),
+    exitCodes: resolveExitCodes(o.exitCodes, signals),
     terminationMessagePath: tmp as string | false | undefined,
     terminationGracePeriodSeconds:
       (grace as number | undefined) ?? (inKubernetes ? DEFAULTS.terminationGracePeriodSecondsInKubernetes : undefined),
