@@ -45,13 +45,13 @@ describe('states', () => {
     expect(lines.every((l) => typeof l.obj.reason === 'string')).toBe(true);
   });
 
-  it('logs the failed state at error level, with the reason', async () => {
+  it('logs the failed state at error level, with the reason, credentials stripped', async () => {
     const t = testLifecycle();
-    t.lifecycle.warmup('cache', () => Promise.reject(new Error('cache unreachable')));
+    t.lifecycle.warmup('cache', () => Promise.reject(new Error('cache unreachable: redis://app:hunter2@cache:6379')));
     await expect(t.lifecycle.start()).rejects.toThrow('cache unreachable');
     const failed = t.logs.find((l) => l.obj.event === 'state' && l.obj.to === 'failed');
     expect(failed?.level).toBe('error');
-    expect(String(failed?.obj.reason)).toContain('warmup "cache" failed: cache unreachable');
+    expect(failed?.obj.reason).toBe('warmup "cache" failed: cache unreachable: redis://***@cache:6379');
   });
 
   it('emits an "exit" event and calls the exit function once, with the code and the reason', async () => {

@@ -27,7 +27,7 @@ import {
 } from './options.js';
 import { createProbeServer, type ProbeServer } from './probe-server.js';
 import { answerProbe, type ProbeAnswer, type ProbeRequest } from './probe-responses.js';
-import { errorMessage, redactSecrets } from './redact.js';
+import { errorMessage } from './redact.js';
 import { installCrashHandlers, installSignalHandlers, type CrashOrigin, type Uninstall } from './signals.js';
 import { canTransition, HealthSnapshot, type LifecycleState } from './state.js';
 import { runWithTimeout, sleep, type AbortableTask } from './timeout.js';
@@ -198,7 +198,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     const code = exitCodeFor(config.exitCodes, kind, signal);
     finished = { code, kind, reason };
     if (code !== 0) writeTerminationMessage(config.terminationMessagePath, `${reason} (exit ${code})`);
-    (code === 0 ? logger.info : logger.error).call(logger, { event: 'exit', code, kind, reason: redactSecrets(reason) }, `podkit exit ${code}`);
+    (code === 0 ? logger.info : logger.error).call(logger, { event: 'exit', code, kind, reason }, `podkit exit ${code}`);
     emit('exit', finished);
     for (const timer of deadlines) clearTimeout(timer);
     for (const uninstall of uninstalls.splice(0)) uninstall();
@@ -224,7 +224,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
         emit('hook', { name: hook.name, ok: true, durationMs: performance.now() - begun });
       } catch (error) {
         // A failing hook is logged and the rest still run: shutdown never throws.
-        logger.error({ event: 'hook', hook: hook.name, error: redactSecrets(errorMessage(error)) }, `shutdown hook "${hook.name}" failed`);
+        logger.error({ event: 'hook', hook: hook.name, error: errorMessage(error) }, `shutdown hook "${hook.name}" failed`);
         emit('hook', { name: hook.name, ok: false, durationMs: performance.now() - begun, error });
       }
     }

@@ -5,7 +5,7 @@
 import { constants as osConstants } from 'node:os';
 import { InvalidOptionError } from './errors.js';
 import { exitProcess } from './exit-codes.js';
-import { createJsonLogger, silentLogger, type Logger } from './logger.js';
+import { createJsonLogger, redactingLogger, silentLogger, type Logger } from './logger.js';
 
 /** Per-check settings. */
 export interface CheckOptions {
@@ -119,7 +119,7 @@ export interface LifecycleOptions {
    * @default 30 inside Kubernetes, unset elsewhere
    */
   terminationGracePeriodSeconds?: number;
-  /** A pino-shaped logger, or `false` for silence. @default JSON lines on stdout */
+  /** A pino-shaped logger, or `false` for silence. Every line podkit writes to it is redacted first. @default JSON lines on stdout */
   logger?: Logger | false;
   /** `true`: call `process.exit`; `false`: never exit (embedding, tests); or a function to call instead. @default true */
   exit?: boolean | ExitFunction;
@@ -326,8 +326,9 @@ function resolveExitCodes(value: unknown): ExitCodes {
   };
 }
 
+/** The logger podkit writes to: the user's (or the default JSON one), wrapped once so that every line is redacted. */
 function resolveLogger(value: unknown): Logger {
-  if (value === undefined) return createJsonLogger();
+  if (value === undefined) return redactingLogger(createJsonLogger());
   if (value === false) return silentLogger;
   const o = value as Record<string, unknown> | null;
   for (const level of ['info', 'warn', 'error', 'fatal']) {
@@ -335,7 +336,7 @@ function resolveLogger(value: unknown): Logger {
       throw new InvalidOptionError('logger', value, 'false or an object with info, warn, error and fatal methods (pino works)');
     }
   }
-  return value as Logger;
+  return redactingLogger(value as Logger);
 }
 
 function resolveExit(value: unknown): ExitFunction | false {
