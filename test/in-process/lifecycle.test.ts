@@ -554,4 +554,18 @@ describe('terminationGracePeriodSeconds', () => {
     await t.lifecycle.start();
     expect(t.logs.some((l) => l.obj.event === 'config')).toBe(false);
   });
+
+  it('warns when shutdownTimeoutMs leaves less than a second of the grace period, saying the drain delay is already inside it', async () => {
+    const t = testLifecycle({ shutdownTimeoutMs: 29_500, terminationGracePeriodSeconds: 30 });
+    await t.lifecycle.start();
+    const warning = t.logs.find((l) => l.level === 'warn' && l.obj.event === 'config');
+    expect(warning?.obj).toMatchObject({ shutdownTimeoutMs: 29_500, terminationGracePeriodSeconds: 30, marginMs: 1000 });
+    expect(warning?.msg).toContain('terminationGracePeriodSeconds (30 s) must exceed shutdownTimeoutMs (29500 ms, the drain delay included) by at least 1000 ms, plus any preStop time');
+  });
+
+  it('does not add the drain delay to shutdownTimeoutMs: 1.5 s of delay inside a 29 s budget fits a 30 s grace period', async () => {
+    const t = testLifecycle({ drainDelayMs: 1500, shutdownTimeoutMs: 29_000, terminationGracePeriodSeconds: 30 });
+    await t.lifecycle.start();
+    expect(t.logs.some((l) => l.obj.event === 'config')).toBe(false);
+  });
 });

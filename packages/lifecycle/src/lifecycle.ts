@@ -80,6 +80,9 @@ const EVENT_NAMES: readonly (keyof LifecycleEvents)[] = ['state', 'check', 'warm
 /** How long the ready transition waits for checks to refresh their verdicts after warmup, in ms. */
 const READY_REFRESH_WAIT_MS = 1000;
 
+/** Room the grace period must leave after shutdownTimeoutMs, for the exit itself and the signal's way to the process, in ms. */
+const GRACE_MARGIN_MS = 1000;
+
 export interface Lifecycle {
   /** The current state. */
   readonly state: LifecycleState;
@@ -423,11 +426,13 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     const grace = config.terminationGracePeriodSeconds;
     if (grace === undefined) return;
     // SIGKILL comes terminationGracePeriodSeconds after deletion, preStop included; podkit's
-    // own bound must end first or its exit code and message are never written.
-    if (config.shutdownTimeoutMs >= grace * 1000) {
+    // own bound must end first, with room to cut sockets, write the reason and exit, or its exit
+    // code and message are never written. shutdownTimeoutMs already holds the drain delay (it
+    // bounds steps 2–4), so the delay is not added again; a preStop sleep podkit cannot see.
+    if (config.shutdownTimeoutMs + GRACE_MARGIN_MS > grace * 1000) {
       logger.warn(
-        { event: 'config', shutdownTimeoutMs: config.shutdownTimeoutMs, drainDelayMs: config.drainDelayMs, terminationGracePeriodSeconds: grace },
-        `shutdownTimeoutMs (${config.shutdownTimeoutMs} ms) does not fit in terminationGracePeriodSeconds (${grace} s): the kubelet will SIGKILL the pod first. Lower shutdownTimeoutMs or raise the grace period.`,
+        { event: 'config', shutdownTimeoutMs: config.shutdownTimeoutMs, terminationGracePeriodSeconds: grace, marginMs: GRACE_MARGIN_MS },
+        `terminationGracePeriodSeconds (${grace} s) must exceed shutdownTimeoutMs (${config.shutdownTimeoutMs} ms, the drain delay included) by at least ${GRACE_MARGIN_MS} ms, plus any preStop time: otherwise the kubelet SIGKILLs the pod before podkit exits with its code and reason. Lower shutdownTimeoutMs or raise the grace period.`,
       );
     }
   }

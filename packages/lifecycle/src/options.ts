@@ -89,7 +89,12 @@ export interface LifecycleOptions {
    * @default 5000 inside Kubernetes (KUBERNETES_SERVICE_HOST set), 0 elsewhere
    */
   drainDelayMs?: number;
-  /** Bound on drain delay + drain + hooks together; past it, sockets are destroyed and the process exits 124, in ms. @default 25000 */
+  /**
+   * Bound on drain delay + drain + hooks together (the drain delay is part of it, not added to it);
+   * past it, sockets are destroyed and the process exits 124, in ms. The pod's
+   * `terminationGracePeriodSeconds` must exceed it, plus any preStop time, with a margin.
+   * @default 25000
+   */
   shutdownTimeoutMs?: number;
   /** Bound on the fast drain after a crash before exiting 70, in ms. @default 5000 */
   crashTimeoutMs?: number;
@@ -115,7 +120,9 @@ export interface LifecycleOptions {
    */
   terminationMessagePath?: string | false;
   /**
-   * The pod's grace period, to warn at start-up when the shutdown budget does not fit in it, in seconds.
+   * The pod's grace period, in seconds: podkit warns at start-up unless it exceeds
+   * `shutdownTimeoutMs` (which already holds the drain delay) by at least a second. A preStop hook's
+   * time counts against the grace period too; podkit cannot see it.
    * @default 30 inside Kubernetes, unset elsewhere
    */
   terminationGracePeriodSeconds?: number;
