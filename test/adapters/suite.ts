@@ -116,6 +116,18 @@ export function describeAdapter(adapter: AdapterUnderTest): void {
       expect((await app('/livez')).body).toBe("the app's own /livez");
       expect((await app('/')).body).toBe('hello');
     });
+
+    it('answers OPTIONS and every other method on a probe route with 405 and Allow: GET, HEAD, as the probe port does', async () => {
+      const { mainPort, probePort } = await start({ PROBE_ROUTES: '/health' });
+      for (const method of ['OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'TRACE']) {
+        for (const path of ['/livez', '/readyz', '/readyz/always', '/startupz', '/metrics']) {
+          const onProbePort = await get(probePort, path, { method });
+          const onAppPort = await get(mainPort, `/health${path}`, { method });
+          expect([onProbePort.status, onProbePort.headers.allow], `${method} ${path} on the probe port`).toEqual([405, 'GET, HEAD']);
+          expect([onAppPort.status, onAppPort.headers.allow, onAppPort.body], `${method} /health${path} on the app port`).toEqual([405, 'GET, HEAD', onProbePort.body]);
+        }
+      }
+    });
   });
 
   describe(`${adapter.name}: SIGTERM`, () => {

@@ -45,13 +45,13 @@ describe('states', () => {
     expect(lines.every((l) => typeof l.obj.reason === 'string')).toBe(true);
   });
 
-  it('logs the failed state at error level, with the reason', async () => {
+  it('logs the failed state at error level, with the reason, credentials stripped', async () => {
     const t = testLifecycle();
-    t.lifecycle.warmup('cache', () => Promise.reject(new Error('cache unreachable')));
+    t.lifecycle.warmup('cache', () => Promise.reject(new Error('cache unreachable: redis://app:hunter2@cache:6379')));
     await expect(t.lifecycle.start()).rejects.toThrow('cache unreachable');
     const failed = t.logs.find((l) => l.obj.event === 'state' && l.obj.to === 'failed');
     expect(failed?.level).toBe('error');
-    expect(String(failed?.obj.reason)).toContain('warmup "cache" failed: cache unreachable');
+    expect(failed?.obj.reason).toBe('warmup "cache" failed: cache unreachable: redis://***@cache:6379');
   });
 
   it('emits an "exit" event and calls the exit function once, with the code and the reason', async () => {
@@ -553,6 +553,20 @@ describe('terminationGracePeriodSeconds', () => {
 
   it('stays quiet when it fits', async () => {
     const t = testLifecycle({ shutdownTimeoutMs: 25_000, terminationGracePeriodSeconds: 30 });
+    await t.lifecycle.start();
+    expect(t.logs.some((l) => l.obj.event === 'config')).toBe(false);
+  });
+
+  it('warns when shutdownTimeoutMs leaves less than a second of the grace period, saying the drain delay is already inside it', async () => {
+    const t = testLifecycle({ shutdownTimeoutMs: 29_500, terminationGracePeriodSeconds: 30 });
+    await t.lifecycle.start();
+    const warning = t.logs.find((l) => l.level === 'warn' && l.obj.event === 'config');
+    expect(warning?.obj).toMatchObject({ shutdownTimeoutMs: 29_500, terminationGracePeriodSeconds: 30, marginMs: 1000 });
+    expect(warning?.msg).toContain('terminationGracePeriodSeconds (30 s) must exceed shutdownTimeoutMs (29500 ms, the drain delay included) by at least 1000 ms, plus any preStop time');
+  });
+
+  it('does not add the drain delay to shutdownTimeoutMs: 1.5 s of delay inside a 29 s budget fits a 30 s grace period', async () => {
+    const t = testLifecycle({ drainDelayMs: 1500, shutdownTimeoutMs: 29_000, terminationGracePeriodSeconds: 30 });
     await t.lifecycle.start();
     expect(t.logs.some((l) => l.obj.event === 'config')).toBe(false);
   });

@@ -2,6 +2,7 @@
  * What the probe listener answers, over real HTTP on a free loopback port: every path in every
  * state, the verbose and JSON forms, exclusions, methods, redaction and body sizes.
  */
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Lifecycle } from '@podkit/lifecycle';
 import { get, waitFor } from '../support/http.js';
@@ -20,6 +21,20 @@ function deferred(): Deferred {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/** Sends `request` as raw bytes and resolves with everything the server wrote before it closed the connection. */
+function raw(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.setTimeout(5000, () => socket.destroy(new Error(`no close within 5 s; received ${JSON.stringify(received)}`)));
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.write(request);
+  });
 }
 
 /** Waits until every registered check has run at least once. */
@@ -246,6 +261,25 @@ describe('probe bodies', () => {
     for (const path of ['/', '/healthz', '/ready', '/livez/extra', '/readyz/redis/extra', '/metrics', '/LIVEZ']) {
       expect((await get(t.probePort(), path)).status).toBe(404);
     }
+  });
+
+  it('answers an absolute-form request (GET http://host/readyz?verbose), as proxies send it, for the path it names', async () => {
+    const t = await degraded();
+    const verbose = await raw(t.probePort(), 'GET http://probe.example:9000/readyz?verbose HTTP/1.1\r\nHost: probe.example:9000\r\n\r\n');
+    expect(verbose).toMatch(/^HTTP\/1\.1 503 /);
+    expect(verbose).toContain('[+]redis ok');
+    expect(await raw(t.probePort(), 'GET HTTP://probe.example/livez HTTP/1.1\r\nHost: probe.example\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 [^]*\r\n\r\nok\n$/);
+    expect(await raw(t.probePort(), 'GET /livez#top HTTP/1.1\r\nHost: probe\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await raw(t.probePort(), 'GET http://probe.example/nope HTTP/1.1\r\nHost: probe.example\r\n\r\n')).toMatch(/^HTTP\/1\.1 404 /);
+  });
+
+  it('answers CONNECT with a status, 405 on a probe path and 404 elsewhere, instead of closing the connection unanswered', async () => {
+    const t = await degraded();
+    const onProbe = await raw(t.probePort(), 'CONNECT /livez HTTP/1.1\r\nHost: probe\r\n\r\n');
+    expect(onProbe).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+    expect(onProbe.toLowerCase()).toContain('\r\nallow: get, head\r\n');
+    expect(await raw(t.probePort(), 'CONNECT probe.example:443 HTTP/1.1\r\nHost: probe.example:443\r\n\r\n')).toMatch(/^HTTP\/1\.1 404 Not Found\r\n[^]*\r\n\r\nnot found\n$/);
+    expect((await get(t.probePort(), '/livez')).status).toBe(200);
   });
 
   it('marks every answer as not cacheable and closes the connection', async () => {

@@ -11,9 +11,6 @@ import type { Lifecycle } from '@podkit/lifecycle';
 
 const PATHS = ['/livez', '/readyz', '/readyz/:check', '/startupz', '/metrics'] as const;
 
-// Other methods get the probe port's 405 (with Allow) rather than the app's 404.
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
-
 export function mountProbeRoutes(fastify: FastifyInstance, lifecycle: Lifecycle, prefix: string): void {
   const handler = (request: FastifyRequest, reply: FastifyReply) => {
     const answer = lifecycle.answerProbe({ method: request.method, url: request.url, accept: request.headers.accept }, prefix);
@@ -24,7 +21,12 @@ export function mountProbeRoutes(fastify: FastifyInstance, lifecycle: Lifecycle,
     }
     return reply.code(answer.status).headers(answer.headers).send(answer.body);
   };
+  // Every method the app routes (OPTIONS, TRACE, PROPFIND… as well as GET and HEAD), so that the
+  // other methods get the probe port's 405 with `Allow: GET, HEAD` rather than the app's 404.
+  // `all()` takes the instance's methods as they are now. A method Fastify does not route at all
+  // (PURGE; in Fastify 5 also PROPFIND unless `addHttpMethod` added it first) reaches no route, the
+  // app's own included, and gets Fastify's 404.
   for (const path of PATHS) {
-    fastify.route({ method: METHODS, url: `${prefix}${path}`, handler });
+    fastify.all(`${prefix}${path}`, handler);
   }
 }

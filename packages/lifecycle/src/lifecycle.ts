@@ -27,7 +27,7 @@ import {
 } from './options.js';
 import { createProbeServer, type ProbeServer } from './probe-server.js';
 import { answerProbe, type ProbeAnswer, type ProbeRequest } from './probe-responses.js';
-import { errorMessage, redactSecrets } from './redact.js';
+import { errorMessage } from './redact.js';
 import { installCrashHandlers, installSignalHandlers, type CrashOrigin, type Uninstall } from './signals.js';
 import { canTransition, HealthSnapshot, type LifecycleState } from './state.js';
 import { runWithTimeout, sleep, type AbortableTask } from './timeout.js';
@@ -79,6 +79,9 @@ const EVENT_NAMES: readonly (keyof LifecycleEvents)[] = ['state', 'check', 'warm
 
 /** How long the ready transition waits for checks to refresh their verdicts after warmup, in ms. */
 const READY_REFRESH_WAIT_MS = 1000;
+
+/** Room the grace period must leave after shutdownTimeoutMs, for the exit itself and the signal's way to the process, in ms. */
+const GRACE_MARGIN_MS = 1000;
 
 export interface Lifecycle {
   /** The current state. */
@@ -207,7 +210,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     const code = exitCodeFor(config.exitCodes, kind, signal);
     finished = { code, kind, reason };
     if (code !== 0) writeTerminationMessage(config.terminationMessagePath, `${reason} (exit ${code})`);
-    (code === 0 ? logger.info : logger.error).call(logger, { event: 'exit', code, kind, reason: redactSecrets(reason) }, `podkit exit ${code}`);
+    (code === 0 ? logger.info : logger.error).call(logger, { event: 'exit', code, kind, reason }, `podkit exit ${code}`);
     emit('exit', finished);
     for (const timer of deadlines) clearTimeout(timer);
     for (const uninstall of uninstalls.splice(0)) uninstall();
@@ -233,7 +236,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
         emit('hook', { name: hook.name, ok: true, durationMs: performance.now() - begun });
       } catch (error) {
         // A failing hook is logged and the rest still run: shutdown never throws.
-        logger.error({ event: 'hook', hook: hook.name, error: redactSecrets(errorMessage(error)) }, `shutdown hook "${hook.name}" failed`);
+        logger.error({ event: 'hook', hook: hook.name, error: errorMessage(error) }, `shutdown hook "${hook.name}" failed`);
         emit('hook', { name: hook.name, ok: false, durationMs: performance.now() - begun, error });
       }
     }
@@ -512,11 +515,13 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     const grace = config.terminationGracePeriodSeconds;
     if (grace === undefined) return;
     // SIGKILL comes terminationGracePeriodSeconds after deletion, preStop included; podkit's
-    // own bound must end first or its exit code and message are never written.
-    if (config.shutdownTimeoutMs >= grace * 1000) {
+    // own bound must end first, with room to cut sockets, write the reason and exit, or its exit
+    // code and message are never written. shutdownTimeoutMs already holds the drain delay (it
+    // bounds steps 2–4), so the delay is not added again; a preStop sleep podkit cannot see.
+    if (config.shutdownTimeoutMs + GRACE_MARGIN_MS > grace * 1000) {
       logger.warn(
-        { event: 'config', shutdownTimeoutMs: config.shutdownTimeoutMs, drainDelayMs: config.drainDelayMs, terminationGracePeriodSeconds: grace },
-        `shutdownTimeoutMs (${config.shutdownTimeoutMs} ms) does not fit in terminationGracePeriodSeconds (${grace} s): the kubelet will SIGKILL the pod first. Lower shutdownTimeoutMs or raise the grace period.`,
+        { event: 'config', shutdownTimeoutMs: config.shutdownTimeoutMs, terminationGracePeriodSeconds: grace, marginMs: GRACE_MARGIN_MS },
+        `terminationGracePeriodSeconds (${grace} s) must exceed shutdownTimeoutMs (${config.shutdownTimeoutMs} ms, the drain delay included) by at least ${GRACE_MARGIN_MS} ms, plus any preStop time: otherwise the kubelet SIGKILLs the pod before podkit exits with its code and reason. Lower shutdownTimeoutMs or raise the grace period.`,
       );
     }
   }

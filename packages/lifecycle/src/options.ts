@@ -5,7 +5,7 @@
 import { constants as osConstants } from 'node:os';
 import { InvalidOptionError } from './errors.js';
 import { exitProcess } from './exit-codes.js';
-import { createJsonLogger, silentLogger, type Logger } from './logger.js';
+import { createJsonLogger, redactingLogger, silentLogger, type Logger } from './logger.js';
 
 /** Per-check settings. */
 export interface CheckOptions {
@@ -94,7 +94,12 @@ export interface LifecycleOptions {
    * @default 5000 inside Kubernetes (KUBERNETES_SERVICE_HOST set), 0 elsewhere
    */
   drainDelayMs?: number;
-  /** Bound on drain delay + drain + hooks together; past it, sockets are destroyed and the process exits 124, in ms. @default 25000 */
+  /**
+   * Bound on drain delay + drain + hooks together (the drain delay is part of it, not added to it);
+   * past it, sockets are destroyed and the process exits 124, in ms. The pod's
+   * `terminationGracePeriodSeconds` must exceed it, plus any preStop time, with a margin.
+   * @default 25000
+   */
   shutdownTimeoutMs?: number;
   /** Bound on the fast drain after a crash before exiting 70, in ms. @default 5000 */
   crashTimeoutMs?: number;
@@ -135,11 +140,13 @@ export interface LifecycleOptions {
    */
   terminationMessagePath?: string | false;
   /**
-   * The pod's grace period, to warn at start-up when the shutdown budget does not fit in it, in seconds.
+   * The pod's grace period, in seconds: podkit warns at start-up unless it exceeds
+   * `shutdownTimeoutMs` (which already holds the drain delay) by at least a second. A preStop hook's
+   * time counts against the grace period too; podkit cannot see it.
    * @default 30 inside Kubernetes, unset elsewhere
    */
   terminationGracePeriodSeconds?: number;
-  /** A pino-shaped logger, or `false` for silence. @default JSON lines on stdout */
+  /** A pino-shaped logger, or `false` for silence. Every line podkit writes to it is redacted first. @default JSON lines on stdout */
   logger?: Logger | false;
   /** `true`: call `process.exit`; `false`: never exit (embedding, tests); or a function to call instead. @default true */
   exit?: boolean | ExitFunction;
@@ -389,8 +396,9 @@ function resolveExitCodes(value: unknown, signals: readonly NodeJS.Signals[] | f
   return codes;
 }
 
+/** The logger podkit writes to: the user's (or the default JSON one), wrapped once so that every line is redacted. */
 function resolveLogger(value: unknown): Logger {
-  if (value === undefined) return createJsonLogger();
+  if (value === undefined) return redactingLogger(createJsonLogger());
   if (value === false) return silentLogger;
   const o = value as Record<string, unknown> | null;
   for (const level of ['info', 'warn', 'error', 'fatal']) {
@@ -398,7 +406,7 @@ function resolveLogger(value: unknown): Logger {
       throw new InvalidOptionError('logger', value, 'false or an object with info, warn, error and fatal methods (pino works)');
     }
   }
-  return value as Logger;
+  return redactingLogger(value as Logger);
 }
 
 function resolveExit(value: unknown): ExitFunction | false {

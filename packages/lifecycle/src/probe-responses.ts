@@ -99,7 +99,15 @@ function matchRoute(path: string, metrics: boolean): Route | undefined {
   return undefined;
 }
 
-function splitUrl(url: string, prefix: string): { path: string; query: URLSearchParams } {
+function splitUrl(rawUrl: string, prefix: string): { path: string; query: URLSearchParams } {
+  // A server must accept the absolute form of a request target (GET http://host/readyz), which
+  // proxies send, and Node passes it on as it came: only its path and query name the probe.
+  // https://www.rfc-editor.org/rfc/rfc9112#section-3.2.2
+  const origin = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(rawUrl);
+  let url = origin ? rawUrl.slice(origin[0].length) || '/' : rawUrl;
+  // A fragment is never part of a request target; Node lets one through.
+  const hash = url.indexOf('#');
+  if (hash !== -1) url = url.slice(0, hash);
   const q = url.indexOf('?');
   let path = q === -1 ? url : url.slice(0, q);
   const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;

@@ -2,7 +2,7 @@
  * The probe listener: a bare `node:http` server on its own port. No framework, no middleware,
  * nothing that awaits; and limits tight enough that a slow or hostile client cannot starve it.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ResolvedProbeOptions } from './options.js';
 import type { ProbeAnswer, ProbeRequest } from './probe-responses.js';
@@ -61,6 +61,16 @@ export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer
         }
       }
     }
+  });
+
+  // CONNECT never reaches the request handler: Node hands it to 'connect' listeners and, when there
+  // are none, closes the socket without a word. Answer it like any other method (405, or 404 for a
+  // target that is no probe path), so that every request on the probe port gets a status.
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    (socket as ProbeSocket)[kWaiting] = false;
+    const result = answer({ method: req.method ?? 'CONNECT', url: req.url ?? '', accept: req.headers.accept });
+    const headers = Object.entries({ ...result.headers, connection: 'close' }).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.end(`HTTP/1.1 ${result.status} ${STATUS_CODES[result.status] ?? ''}\r\n${headers.join('')}\r\n${result.body}`);
   });
 
   // Malformed or oversized requests get an answer and a closed socket; never a crash.
