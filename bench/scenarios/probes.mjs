@@ -56,7 +56,10 @@ export async function run({ quick, log, peers = PEER_NAMES }) {
       await svc.kill();
     }
   }
-  const where = (name) => (name === 'ref-worker-probe' ? 'own port, worker thread' : PEERS[name].ready[0] === 'probe' ? 'own port' : 'main port');
+  // podkit's listener runs in a worker thread unless PODKIT_PROBE_THREAD=main (passed on to the services).
+  const podkitThread = process.env.PODKIT_PROBE_THREAD === 'main' ? 'main thread' : 'worker thread';
+  const where = (name) =>
+    name === 'ref-worker-probe' ? 'own port, worker thread' : name.startsWith('podkit') ? `own port, ${podkitThread}` : PEERS[name].ready[0] === 'probe' ? 'own port' : 'main port';
   const markdown = [
     `autocannon -c 100 on the main port for ${durationS} s (service pinned to CPU 0, autocannon to CPU 1); probes polled every 20 ms on fresh connections with a 1 s timeout. Latency of answered probes; timeouts counted as failed.`,
     '',

@@ -8,6 +8,8 @@ export const env = {
   drainDelayMs: Number(process.env.DRAIN_DELAY_MS ?? 0),
   /** The peer's shutdown budget (its forced-exit timer), ms. */
   graceMs: Number(process.env.GRACE_MS ?? 10_000),
+  /** podkit's `probes.thread` ('worker' by default; 'main' to compare). */
+  probeThread: process.env.PODKIT_PROBE_THREAD,
   /** Optional Redis for the dependency-reaction scenario. */
   redisUrl: process.env.REDIS_URL,
 };

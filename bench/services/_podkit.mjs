@@ -1,5 +1,6 @@
 /**
- * The lifecycle both podkit peers run under: probes on their own port, drain delay and shutdown
+ * The lifecycle both podkit peers run under: probes on their own port (in the worker thread, or on
+ * the main thread with PODKIT_PROBE_THREAD=main), drain delay and shutdown
  * budget from the bench, and (only when REDIS_URL is set, for the dependency-reaction scenario) a
  * Redis check from `@podkit/lifecycle/redis` on an ioredis client with ioredis's defaults, as
  * terminus.mjs uses. Check timings are the scenario's, stated in BENCHMARKS.md.
@@ -11,7 +12,7 @@ export const REDIS_CHECK_OPTIONS = { intervalMs: 250, timeoutMs: 250, failureThr
 
 export async function createBenchLifecycle() {
   const lifecycle = createLifecycle({
-    probes: { port: env.probePort, host: '127.0.0.1' },
+    probes: { port: env.probePort, host: '127.0.0.1', ...(env.probeThread ? { thread: env.probeThread } : {}) },
     drainDelayMs: env.drainDelayMs,
     shutdownTimeoutMs: env.graceMs,
     terminationMessagePath: false,

@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLifecycle, type Lifecycle, type LifecycleEvents, type LifecycleOptions, type Logger } from '@podkit/lifecycle';
+import { createLifecycle, type Lifecycle, type LifecycleEvents, type LifecycleOptions, type Logger, type ProbeThread } from '@podkit/lifecycle';
 
 export type Level = 'info' | 'warn' | 'error' | 'fatal';
 
@@ -67,6 +67,14 @@ export function testLifecycle(options: LifecycleOptions = {}): TestLifecycle {
       return address.port;
     },
   };
+}
+
+/** Where the probe listener can run: every probe test runs in both. */
+export const PROBE_THREADS: readonly ProbeThread[] = ['worker', 'main'];
+
+/** `testLifecycle` with the probe listener in `thread` (unless a test's own options choose). */
+export function inThread(thread: ProbeThread): typeof testLifecycle {
+  return (options = {}) => testLifecycle(options.probes === false ? options : { ...options, probes: { thread, ...options.probes } });
 }
 
 /** A plain node:http server answering "hello", not listening yet; closed after the test. */

@@ -127,8 +127,10 @@ describe('createLifecycle validates counts, flags and choices', () => {
     [{ exitCodes: { forcedBase: 256 } }, 'exitCodes.forcedBase', '256'],
     [{ exitCodes: { forcedBase: Number.NaN } }, 'exitCodes.forcedBase', 'NaN'],
     [{ terminationGracePeriodSeconds: -30 }, 'terminationGracePeriodSeconds', '-30'],
-    [{ eventLoop: { windowMs: 5000 } }, 'eventLoop.maxDelayMs', 'undefined'],
-    [{ eventLoop: { maxDelayMs: 100, windowMs: 10 } }, 'eventLoop.windowMs', '10'],
+    [{ liveness: { heartbeatTimeoutMs: 999 } }, 'liveness.heartbeatTimeoutMs', '999'],
+    [{ liveness: { heartbeatTimeoutMs: '5s' } }, 'liveness.heartbeatTimeoutMs', '"5s"'],
+    [{ liveness: 5000 }, 'liveness', '5000'],
+    [{ probes: { thread: 'fork' } }, 'probes.thread', '"fork"'],
   ] as Array<[LooseOptions, string, string]>)('rejects %j, naming %s', (options, option, shown) => {
     expectNamed(invalidOption(() => create(options)), option, shown);
   });
@@ -252,6 +254,26 @@ describe('exitCodes.forcedBase fits every configured signal in an exit status', 
   });
 });
 
+describe('the replaced eventLoop option', () => {
+  it.each([[{ maxDelayMs: 100, windowMs: 1000 }], [{ maxDelayMs: 100 }], [{}]])(
+    'is rejected (%j) with an error that names liveness.heartbeatTimeoutMs, the option that replaced it',
+    (eventLoop) => {
+      const error = invalidOption(() => create({ eventLoop }));
+      expect(error.option).toBe('eventLoop');
+      expect(error.message).toContain('liveness: { heartbeatTimeoutMs }');
+      expect(error.message).toContain('Migrating from eventLoop');
+    },
+  );
+
+  it('has a successor that takes its window: liveness.heartbeatTimeoutMs from 1000 ms, 5000 by default', () => {
+    expect(DEFAULTS.liveness.heartbeatTimeoutMs).toBe(5000);
+    expect(() => create({ liveness: { heartbeatTimeoutMs: 1000 } })).not.toThrow();
+    expect(() => create({ liveness: {} })).not.toThrow();
+    expect(() => create({ probes: { thread: 'main' } })).not.toThrow();
+    expect(DEFAULTS.probes.thread).toBe('worker');
+  });
+});
+
 describe('createLifecycle rejects option names it does not know', () => {
   it.each([
     [{ drainDelay: 5000 }, 'drainDelay'],
@@ -260,7 +282,7 @@ describe('createLifecycle rejects option names it does not know', () => {
     [{ checks: { x: 1 } }, 'checks.x'],
     [{ warmup: { timeout: 10 } }, 'warmup.timeout'],
     [{ hooks: { timeoutMS: 10 } }, 'hooks.timeoutMS'],
-    [{ eventLoop: { maxDelayMs: 100, window: 10 } }, 'eventLoop.window'],
+    [{ liveness: { windowMs: 10_000 } }, 'liveness.windowMs'],
   ] as Array<[LooseOptions, string]>)('rejects %j naming %s and listing the known names', (options, option) => {
     const error = invalidOption(() => create(options));
     expect(error.option).toBe(option);

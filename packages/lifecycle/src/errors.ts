@@ -17,6 +17,8 @@ export type PodkitErrorCode =
   | 'ERR_PODKIT_LISTEN_FAILED'
   /** The main server was not listening within `listenTimeoutMs`. */
   | 'ERR_PODKIT_LISTEN_TIMEOUT'
+  /** The probe worker thread died after it started listening (reported as an uncaught exception: exit 70). */
+  | 'ERR_PODKIT_PROBE_WORKER_FAILED'
   /** A warmup task failed or timed out. */
   | 'ERR_PODKIT_WARMUP_FAILED'
   /** `routeWarmup` ran while the main server was not listening. */

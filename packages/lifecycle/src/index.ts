@@ -13,13 +13,14 @@ export type {
 export { DEFAULTS } from './options.js';
 export type {
   CheckOptions,
-  EventLoopOptions,
   ExitCodes,
   ExitFunction,
   HookOptions,
   LifecycleOptions,
+  LivenessOptions,
   OpenMainPort,
   ProbeOptions,
+  ProbeThread,
   WarmupOptions,
 } from './options.js';
 export type { CheckEvent, CheckFunction } from './check-runner.js';

@@ -13,7 +13,6 @@ import { Server as NetServer, type AddressInfo } from 'node:net';
 import { CheckRunner, type CheckEvent, type CheckFunction } from './check-runner.js';
 import { RequestDrain, type MainServer } from './drain.js';
 import { InvalidOptionError, PodkitError } from './errors.js';
-import { startEventLoopMonitor } from './event-loop.js';
 import { exitCodeFor, writeTerminationMessage, type ExitKind } from './exit-codes.js';
 import {
   resolveCheckOptions,
@@ -25,7 +24,8 @@ import {
   type ResolvedOptions,
   type WarmupOptions,
 } from './options.js';
-import { createProbeServer, type ProbeServer } from './probe-server.js';
+import type { ProbeListener } from './probe-server.js';
+import { createProbeListener, startHeartbeat } from './probes/index.js';
 import { answerProbe, type ProbeAnswer, type ProbeRequest } from './probe-responses.js';
 import { errorMessage } from './redact.js';
 import { installCrashHandlers, installSignalHandlers, type CrashOrigin, type Uninstall } from './signals.js';
@@ -135,7 +135,7 @@ interface Named<F, O> {
 export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   const config: ResolvedOptions = resolveOptions(options);
   const { logger } = config;
-  const snapshot = new HealthSnapshot();
+  const snapshot = new HealthSnapshot(config.liveness);
   const drain = new RequestDrain(snapshot);
   const listeners = new Map<keyof LifecycleEvents, Set<(payload: never) => void>>();
   const checks = new Map<string, CheckRunner>();
@@ -148,7 +148,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   const warmupController = new AbortController();
   const uninstalls: Uninstall[] = [];
 
-  let probeServer: ProbeServer | undefined;
+  let probeServer: ProbeListener | undefined;
   let probeAddress: AddressInfo | undefined;
   let mainServer: MainServer | undefined;
   let lastAttached: AttachedApp | undefined;
@@ -564,7 +564,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       }
       if (config.probes) {
         const probes = config.probes;
-        probeServer = createProbeServer((request) => answerProbe(snapshot, request, probes), probes);
+        probeServer = createProbeListener(snapshot, probes);
         try {
           probeAddress = await probeServer.listen();
         } catch (error) {
@@ -576,7 +576,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       // checks, no monitor, no main port), or it would outlive the exit that already happened.
       if (!shutdown) {
         transition('warming', 'start() called');
-        if (config.eventLoop) uninstalls.push(startEventLoopMonitor(config.eventLoop, snapshot));
+        uninstalls.push(startHeartbeat(snapshot));
         for (const runner of checks.values()) runner.start();
         if (config.openMainPort === 'before-warmup') await openMainPort(target);
         await runWarmups();

@@ -51,14 +51,33 @@ export interface ProbeOptions {
   requestTimeoutMs?: number;
   /** Largest request header block accepted; larger gets 431, in bytes. @default 8192 */
   maxHeaderSize?: number;
+  /**
+   * Where the listener runs. `'worker'`: in a worker thread of its own, reading the snapshot from
+   * shared memory, so probes answer in milliseconds however busy (or wedged) the main loop is;
+   * the thread is unref'd and never keeps the process alive. `'main'`: on the main event loop, for
+   * runtimes without worker threads; a saturated main loop then delays every probe.
+   * @default 'worker'
+   */
+  thread?: ProbeThread;
 }
 
-/** Liveness from the event loop: fail `/livez` when the loop stays blocked. Off unless set. */
-export interface EventLoopOptions {
-  /** Mean event-loop delay over a one-second sample above which that sample counts as stalled, in ms. */
-  maxDelayMs: number;
-  /** How long consecutive stalled samples must last before `/livez` answers 503, in ms. @default 10000 */
-  windowMs?: number;
+export type ProbeThread = 'worker' | 'main';
+
+/** Liveness: what makes `/livez` fail besides a fatal error. */
+export interface LivenessOptions {
+  /**
+   * `/livez` (and `/readyz`) answer 503 when the main loop's heartbeat (written every 250 ms) is
+   * older than this, in ms: the loop is wedged (an endless loop, a stuck synchronous call). A
+   * loop that is busy but still turns keeps beating and stays alive.
+   *
+   * Why 5000 with the kubelet's defaults (periodSeconds 10, timeoutSeconds 1, failureThreshold 3):
+   * it is under one probe period, so a loop wedged from one probe to the next always fails the
+   * second; it is five times timeoutSeconds, the only slack a main-thread listener ever had, so
+   * GC pauses and synchronous bursts of a few seconds pass; and failureThreshold still asks for
+   * three failed probes (about 25 s of wedge) before a restart, so one long call never restarts a pod.
+   * @default 5000
+   */
+  heartbeatTimeoutMs?: number;
 }
 
 /** Exit codes, one per way of leaving. */
@@ -130,8 +149,8 @@ export interface LifecycleOptions {
   warmup?: WarmupOptions;
   /** Defaults for every `onShutdown()`. */
   hooks?: HookOptions;
-  /** Liveness from the event loop's delay. @default undefined (off) */
-  eventLoop?: EventLoopOptions;
+  /** When `/livez` fails: the main loop's heartbeat window. */
+  liveness?: LivenessOptions;
   /** Override exit codes. */
   exitCodes?: Partial<ExitCodes>;
   /**
@@ -161,6 +180,7 @@ export interface ResolvedProbeOptions {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   maxHeaderSize: number;
+  thread: ProbeThread;
 }
 
 export interface ResolvedCheckOptions {
@@ -184,7 +204,7 @@ export interface ResolvedOptions {
   checks: ResolvedCheckOptions;
   warmup: Required<WarmupOptions>;
   hooks: Required<HookOptions>;
-  eventLoop: Required<EventLoopOptions> | undefined;
+  liveness: Required<LivenessOptions>;
   exitCodes: ExitCodes;
   terminationMessagePath: string | false | undefined;
   terminationGracePeriodSeconds: number | undefined;
@@ -204,6 +224,7 @@ export const DEFAULTS = {
     headersTimeoutMs: 2000,
     requestTimeoutMs: 5000,
     maxHeaderSize: 8192,
+    thread: 'worker' as ProbeThread,
   } satisfies ResolvedProbeOptions,
   drainDelayMsInKubernetes: 5000,
   drainDelayMsElsewhere: 0,
@@ -216,7 +237,7 @@ export const DEFAULTS = {
   checks: { intervalMs: 2000, timeoutMs: 1000, failureThreshold: 3, successThreshold: 1, critical: true } satisfies ResolvedCheckOptions,
   warmup: { timeoutMs: 30_000 },
   hooks: { timeoutMs: 5000 },
-  eventLoopWindowMs: 10_000,
+  liveness: { heartbeatTimeoutMs: 5000 } satisfies Required<LivenessOptions>,
   exitCodes: { clean: 0, crash: 70, warmupFailed: 75, shutdownTimeout: 124, forcedBase: 128 } satisfies ExitCodes,
   terminationMessagePath: '/dev/termination-log',
   terminationGracePeriodSecondsInKubernetes: 30,
@@ -330,7 +351,14 @@ function resolveProbes(value: unknown): ResolvedProbeOptions | false {
     headersTimeoutMs,
     requestTimeoutMs,
     maxHeaderSize: positiveInteger('probes.maxHeaderSize', o.maxHeaderSize, d.maxHeaderSize, 1024 * 1024),
+    thread: probeThread(o.thread, d.thread),
   };
+}
+
+function probeThread(value: unknown, fallback: ProbeThread): ProbeThread {
+  if (value === undefined) return fallback;
+  if (value !== 'worker' && value !== 'main') throw new InvalidOptionError('probes.thread', value, '"worker" or "main"');
+  return value;
 }
 
 /**
@@ -416,25 +444,34 @@ function resolveExit(value: unknown): ExitFunction | false {
   throw new InvalidOptionError('exit', value, 'true, false or a function (code, reason) => void');
 }
 
-function resolveEventLoop(value: unknown): Required<EventLoopOptions> | undefined {
-  if (value === undefined) return undefined;
-  const o = plainObject('eventLoop', value);
-  knownKeys('eventLoop', o, ['maxDelayMs', 'windowMs']);
-  if (o.maxDelayMs === undefined) throw new InvalidOptionError('eventLoop.maxDelayMs', undefined, 'an integer number of milliseconds from 1');
-  return {
-    maxDelayMs: durationMs('eventLoop.maxDelayMs', o.maxDelayMs, 0, { min: 1 }),
-    windowMs: durationMs('eventLoop.windowMs', o.windowMs, DEFAULTS.eventLoopWindowMs, { min: 1000 }),
-  };
+/** The smallest heartbeat window: four beats, so the beat's own granularity never makes a turning loop look stale. */
+const MIN_HEARTBEAT_TIMEOUT_MS = 1000;
+
+function resolveLiveness(value: unknown): Required<LivenessOptions> {
+  const d = DEFAULTS.liveness;
+  if (value === undefined) return { ...d };
+  const o = plainObject('liveness', value);
+  knownKeys('liveness', o, Object.keys(d));
+  return { heartbeatTimeoutMs: durationMs('liveness.heartbeatTimeoutMs', o.heartbeatTimeoutMs, d.heartbeatTimeoutMs, { min: MIN_HEARTBEAT_TIMEOUT_MS }) };
 }
 
 const TOP_LEVEL_KEYS = [
   'probes', 'drainDelayMs', 'shutdownTimeoutMs', 'crashTimeoutMs', 'signals', 'handleCrashes', 'openMainPort', 'listenTimeoutMs', 'checks',
-  'warmup', 'hooks', 'eventLoop', 'exitCodes', 'terminationMessagePath', 'terminationGracePeriodSeconds', 'logger', 'exit',
+  'warmup', 'hooks', 'liveness', 'exitCodes', 'terminationMessagePath', 'terminationGracePeriodSeconds', 'logger', 'exit',
 ] as const satisfies readonly (keyof LifecycleOptions)[];
 
 /** Validates every option up front and fills in defaults. `env` is read here, never at import time. */
 export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   const o = plainObject('options', options);
+  if (o.eventLoop !== undefined) {
+    // The delay-based monitor failed /livez for a loop that was busy but turning, which restarts
+    // pods for being loaded; the heartbeat replaced it. Say so rather than "no such option".
+    throw new InvalidOptionError(
+      'eventLoop',
+      o.eventLoop,
+      'liveness: { heartbeatTimeoutMs } instead: eventLoop was replaced by the main-loop heartbeat, which fails /livez only when the loop stops turning (README, "Migrating from eventLoop")',
+    );
+  }
   knownKeys('', o, TOP_LEVEL_KEYS);
   const inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST);
 
@@ -478,7 +515,7 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
     checks: resolveCheckOptions('checks', o.checks, DEFAULTS.checks),
     warmup: resolveTimeoutOptions('warmup', o.warmup, DEFAULTS.warmup.timeoutMs),
     hooks: resolveTimeoutOptions('hooks', o.hooks, DEFAULTS.hooks.timeoutMs),
-    eventLoop: resolveEventLoop(o.eventLoop),
+    liveness: resolveLiveness(o.liveness),
     exitCodes: resolveExitCodes(o.exitCodes, signals),
     terminationMessagePath: tmp as string | false | undefined,
     terminationGracePeriodSeconds:

@@ -1,13 +1,14 @@
 /**
- * Every probe answer podkit gives, in one module: the probe listener and the Express/Fastify
- * routes all call `answerProbe` and only copy its status, headers and body onto their response.
- * Answers come from the snapshot alone: no I/O, no awaits.
+ * Every probe answer podkit gives, in one module: the probe listener (in its worker thread or on
+ * the main thread) and the Express/Fastify routes all call `answerProbe` and only copy its status,
+ * headers and body onto their response. Answers come from a snapshot reader alone (the shared
+ * memory the main thread writes): no I/O, no awaits, nothing asked of the main loop.
  *
  * The kubelet reads only the status code (200–399 is success) and at most 10 KiB of body, over a
  * fresh connection each time: https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/
  * The text format follows kube-apiserver's `/readyz?verbose` ("[+]name ok" / "[-]name failed").
  */
-import type { CheckVerdict, HealthSnapshot } from './state.js';
+import { isAlive, isReady, isStarted, type CheckVerdictReader, type SnapshotReader } from './state.js';
 
 export interface ProbeRequest {
   method: string;
@@ -43,7 +44,7 @@ const BASE_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-export function answerProbe(snapshot: HealthSnapshot, request: ProbeRequest, options: ProbeAnswerOptions): ProbeAnswer {
+export function answerProbe(snapshot: SnapshotReader, request: ProbeRequest, options: ProbeAnswerOptions): ProbeAnswer {
   const { path, query } = splitUrl(request.url, options.prefix ?? '');
   const method = request.method.toUpperCase();
   const head = method === 'HEAD';
@@ -72,7 +73,7 @@ export function answerProbe(snapshot: HealthSnapshot, request: ProbeRequest, opt
   }
 
   const probe = route.probe;
-  const pass = probe === 'livez' ? snapshot.isAlive() : probe === 'startupz' ? snapshot.isStarted() : snapshot.isReady(exclude);
+  const pass = probe === 'livez' ? isAlive(snapshot) : probe === 'startupz' ? isStarted(snapshot) : isReady(snapshot, exclude);
   if (json) return finish(pass ? 200 : 503, json, jsonText(jsonBody(snapshot, probe, pass, exclude, options.exposeErrors)), head);
   if (pass && !verbose) return finish(200, 'text', 'ok\n', head);
   return finish(pass ? 200 : 503, 'text', textBody(snapshot, probe, pass, exclude, options.exposeErrors), head);
@@ -126,7 +127,7 @@ function wantsJson(accept: string | undefined): 'json' | 'health+json' | false {
   return false;
 }
 
-function checkLine(check: CheckVerdict, exposeErrors: boolean, excluded: boolean): string {
+function checkLine(check: CheckVerdictReader, exposeErrors: boolean, excluded: boolean): string {
   const role = check.critical ? '' : ' (non-critical)';
   if (excluded) return `[+]${check.name} excluded: ${check.status === 'ok' ? 'ok' : 'failed'}`;
   if (check.status === 'ok') return `[+]${check.name} ok${role}`;
@@ -135,15 +136,16 @@ function checkLine(check: CheckVerdict, exposeErrors: boolean, excluded: boolean
   return `[-]${check.name} failed${role}${detail ? `: ${oneLine(detail)}` : ''}`;
 }
 
-function textBody(snapshot: HealthSnapshot, probe: ProbeName, pass: boolean, exclude: ReadonlySet<string>, exposeErrors: boolean): string {
+function textBody(snapshot: SnapshotReader, probe: ProbeName, pass: boolean, exclude: ReadonlySet<string>, exposeErrors: boolean): string {
   const lines: string[] = [];
   if (probe === 'livez') {
     lines.push(`${snapshot.state === 'failed' ? '[-]' : '[+]'}state ${snapshot.state}`);
-    if (snapshot.eventLoopStalled) lines.push('[-]event-loop stalled');
+    if (snapshot.eventLoopStalled) lines.push(stalledLine(snapshot));
   } else if (probe === 'startupz') {
-    lines.push(`${snapshot.isStarted() ? '[+]' : '[-]'}warmup ${snapshot.warmedUp ? 'finished' : 'not finished'}`);
+    lines.push(`${isStarted(snapshot) ? '[+]' : '[-]'}warmup ${snapshot.warmedUp ? 'finished' : 'not finished'}`);
   } else {
     lines.push(`${snapshot.state === 'ready' ? '[+]' : '[-]'}state ${snapshot.state}`);
+    if (snapshot.eventLoopStalled) lines.push(stalledLine(snapshot));
     const checkLines = [...snapshot.checks.values()].map((check) => ({
       text: checkLine(check, exposeErrors, exclude.has(check.name)),
       passing: check.status === 'ok' || exclude.has(check.name),
@@ -152,6 +154,11 @@ function textBody(snapshot: HealthSnapshot, probe: ProbeName, pass: boolean, exc
   }
   lines.push(`${probe} check ${pass ? 'passed' : 'failed'}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Why liveness (and readiness) fail while the main loop does not turn: how long since it last did. */
+function stalledLine(snapshot: SnapshotReader): string {
+  return `[-]event-loop stalled: no heartbeat for ${Math.round(snapshot.heartbeatAgeMs ?? 0)} ms (liveness.heartbeatTimeoutMs ${snapshot.heartbeatTimeoutMs})`;
 }
 
 /** Room left for check details once the state, verdict and "not shown" lines are in. */
@@ -179,7 +186,7 @@ function fitCheckLines(lines: Array<{ text: string; passing: boolean }>): string
   return shown;
 }
 
-function checkJson(check: CheckVerdict, exposeErrors: boolean): Record<string, unknown> {
+function checkJson(check: CheckVerdictReader, exposeErrors: boolean): Record<string, unknown> {
   const status = check.status === 'ok' ? 'pass' : check.status === 'pending' ? 'pending' : check.critical ? 'fail' : 'warn';
   return {
     status,
@@ -193,9 +200,11 @@ function checkJson(check: CheckVerdict, exposeErrors: boolean): Record<string, u
   };
 }
 
-function jsonBody(snapshot: HealthSnapshot, probe: ProbeName, pass: boolean, exclude: ReadonlySet<string>, exposeErrors: boolean): Record<string, unknown> {
+function jsonBody(snapshot: SnapshotReader, probe: ProbeName, pass: boolean, exclude: ReadonlySet<string>, exposeErrors: boolean): Record<string, unknown> {
   const base: Record<string, unknown> = { status: pass ? 'pass' : 'fail', state: snapshot.state };
-  if (probe === 'livez') return { ...base, eventLoopStalled: snapshot.eventLoopStalled };
+  // The heartbeat's age only when it matters, so a healthy answer stays byte for byte what it was.
+  const stalled = snapshot.eventLoopStalled ? { eventLoopStalled: true, heartbeatAgeMs: Math.round(snapshot.heartbeatAgeMs ?? 0) } : undefined;
+  if (probe === 'livez') return { ...base, eventLoopStalled: false, ...stalled };
   if (probe === 'startupz') return { ...base, warmedUp: snapshot.warmedUp };
   const checks: Record<string, unknown> = {};
   let degraded = false;
@@ -204,7 +213,7 @@ function jsonBody(snapshot: HealthSnapshot, probe: ProbeName, pass: boolean, exc
     if (check.status !== 'ok' && (!check.critical || exclude.has(check.name))) degraded = true;
   }
   // health+json: "warn" is healthy with concerns, here a non-critical check failing.
-  return { ...base, status: pass ? (degraded ? 'warn' : 'pass') : 'fail', checks };
+  return { ...base, status: pass ? (degraded ? 'warn' : 'pass') : 'fail', ...stalled, checks };
 }
 
 /**
@@ -229,7 +238,7 @@ function jsonText(body: Record<string, unknown>): string {
   return JSON.stringify({ ...body, checks: kept, omitted: entries.length - Object.keys(kept).length });
 }
 
-function renderMetrics(snapshot: HealthSnapshot): string {
+function renderMetrics(snapshot: SnapshotReader): string {
   const lines = [
     '# HELP podkit_state Current lifecycle state (1 for the current one).',
     '# TYPE podkit_state gauge',
@@ -238,7 +247,7 @@ function renderMetrics(snapshot: HealthSnapshot): string {
     ),
     '# HELP podkit_ready Whether /readyz answers 200.',
     '# TYPE podkit_ready gauge',
-    `podkit_ready ${snapshot.isReady() ? 1 : 0}`,
+    `podkit_ready ${isReady(snapshot) ? 1 : 0}`,
     '# HELP podkit_inflight_requests Requests in flight on the main server.',
     '# TYPE podkit_inflight_requests gauge',
     `podkit_inflight_requests ${snapshot.inFlight}`,

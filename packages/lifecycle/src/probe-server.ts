@@ -7,10 +7,16 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { ResolvedProbeOptions } from './options.js';
 import type { ProbeAnswer, ProbeRequest } from './probe-responses.js';
 
-export interface ProbeServer {
-  readonly server: Server;
+/** A probe listener, wherever it runs (see probes/index.ts). */
+export interface ProbeListener {
+  /** Opens the port; rejects with the listen error (EADDRINUSE…) as `server.listen` gives it. */
   listen(): Promise<AddressInfo>;
+  /** Closes the port and every probe connection. */
   close(): Promise<void>;
+}
+
+export interface ProbeServer extends ProbeListener {
+  readonly server: Server;
 }
 
 /** Sockets that have not yet sent a complete request; the only ones ever evicted. */

@@ -1,0 +1,18 @@
+/**
+ * The probe listener, on its own port: in a worker thread (the default) or on the main thread
+ * (`probes.thread: 'main'`). Both run the same server (`probe-server.ts`) with the same limits and
+ * give the same answers (`probe-responses.ts`) from the same snapshot.
+ */
+import type { ResolvedProbeOptions } from '../options.js';
+import { createProbeServer, type ProbeListener } from '../probe-server.js';
+import { answerProbe } from '../probe-responses.js';
+import type { HealthSnapshot } from '../state.js';
+import { createWorkerProbeListener } from './worker-listener.js';
+
+export { startHeartbeat } from './heartbeat.js';
+export type { ProbeListener };
+
+export function createProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions): ProbeListener {
+  if (options.thread === 'main') return createProbeServer((request) => answerProbe(snapshot, request, options), options);
+  return createWorkerProbeListener(snapshot, options);
+}

@@ -1,0 +1,125 @@
+/**
+ * The probe listener in a worker thread, seen from the main thread: starts the thread, hands it
+ * the snapshot's shared memory once, forwards the rare text changes, and stops it.
+ *
+ * Why a worker: on the main thread a probe waits behind every callback the main loop has queued;
+ * with the main port saturated that was hundreds of ms at p99, enough for a kubelet with
+ * `timeoutSeconds: 1` to fail healthy pods. The worker has its own event loop and reads the state
+ * from shared memory, so nothing the main loop does (or fails to do) delays an answer.
+ */
+import type { AddressInfo } from 'node:net';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { PodkitError } from '../errors.js';
+import type { ResolvedProbeOptions } from '../options.js';
+import type { ProbeListener } from '../probe-server.js';
+import { errorMessage } from '../redact.js';
+import type { CheckRegistration, HealthSnapshot, SnapshotMessage } from '../state.js';
+
+/** What the worker is started with: everything it will ever need besides later text changes. */
+export interface ProbeWorkerData {
+  header: SharedArrayBuffer;
+  heartbeatTimeoutMs: number;
+  options: ResolvedProbeOptions;
+  checks: CheckRegistration[];
+  /** New checks and error text, in order (`SnapshotMessage`). */
+  updates: MessagePort;
+}
+
+/** A listen error, as plain data (an Error's own fields do not survive postMessage intact). */
+export interface ListenErrorData {
+  message: string;
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  address?: string;
+  port?: number;
+}
+
+/** The worker's one report: listening, or why not. */
+export type ProbeWorkerReport = { type: 'listening'; address: AddressInfo } | { type: 'listen-error'; error: ListenErrorData };
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+export function createWorkerProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions): ProbeListener {
+  let worker: Worker | undefined;
+  let updates: MessagePort | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let closing = false;
+
+  /** After start-up, a thread that dies takes the probes with it: crash loudly (exit 70 with the reason) rather than wait for the kubelet to notice. */
+  const failed = (why: string, cause?: unknown) => {
+    if (closing) return;
+    process.nextTick(() => {
+      throw new PodkitError('ERR_PODKIT_PROBE_WORKER_FAILED', `the probe worker thread ${why}`, { cause });
+    });
+  };
+
+  return {
+    listen() {
+      if (closing) return Promise.reject(new Error('the probe listener was closed before it listened'));
+      return new Promise<AddressInfo>((resolve, reject) => {
+        const channel = new MessageChannel();
+        updates = channel.port1;
+        // Subscribe and read the registered checks in one step, so no check falls between the two.
+        const link = snapshot.subscribe((message: SnapshotMessage) => channel.port1.postMessage(message));
+        unsubscribe = link.unsubscribe;
+        const workerData: ProbeWorkerData = {
+          header: snapshot.buffer,
+          heartbeatTimeoutMs: snapshot.heartbeatTimeoutMs,
+          options,
+          checks: link.registered,
+          updates: channel.port2,
+        };
+        let thread: Worker;
+        try {
+          // execArgv []: the user's loaders and instrumentation (--import, --require) have no
+          // business in a thread that only answers probes, and would slow its start.
+          thread = new Worker(WORKER_URL, { workerData, transferList: [channel.port2], execArgv: [] });
+        } catch (error) {
+          reject(error as Error);
+          return;
+        }
+        worker = thread;
+        const onError = (error: Error) => {
+          cleanUp();
+          reject(error);
+        };
+        const onExit = (code: number) => {
+          cleanUp();
+          reject(new Error(closing ? 'the probe listener was closed before it listened' : `the probe worker thread exited (code ${code}) before listening`));
+        };
+        const onMessage = (report: ProbeWorkerReport) => {
+          cleanUp();
+          if (report.type === 'listen-error') {
+            reject(Object.assign(new Error(report.error.message), report.error));
+            return;
+          }
+          // Listening: from now on the thread must never be what keeps the process alive.
+          thread.unref();
+          thread.on('error', (error) => failed(`failed: ${errorMessage(error)}`, error));
+          thread.on('exit', (code) => failed(`exited (code ${code})`));
+          resolve(report.address);
+        };
+        const cleanUp = () => {
+          thread.off('error', onError);
+          thread.off('exit', onExit);
+          thread.off('message', onMessage);
+        };
+        thread.once('error', onError);
+        thread.once('exit', onExit);
+        thread.once('message', onMessage);
+      });
+    },
+
+    async close() {
+      closing = true;
+      unsubscribe?.();
+      updates?.close();
+      if (!worker) return;
+      // Held until the thread is gone: the shutdown sequence awaits this, and an unref'd thread
+      // alone would let the process run out of work (and exit without its exit code) meanwhile.
+      worker.ref();
+      await worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * The probe worker thread: the same listener (`probe-server.ts`) and the same answers
+ * (`probe-responses.ts`) as on the main thread, over a view of the main thread's shared memory.
+ * It never asks the main thread anything; what it cannot read from shared memory (a new check's
+ * name, a changed error text) was posted to it, and it takes those synchronously before answering.
+ */
+import { receiveMessageOnPort, parentPort, workerData } from 'node:worker_threads';
+import { answerProbe } from '../probe-responses.js';
+import { createProbeServer } from '../probe-server.js';
+import { HealthSnapshot, type SnapshotMessage } from '../state.js';
+import type { ListenErrorData, ProbeWorkerData, ProbeWorkerReport } from './worker-listener.js';
+
+const data = workerData as ProbeWorkerData;
+const snapshot = new HealthSnapshot({ heartbeatTimeoutMs: data.heartbeatTimeoutMs }, data.header);
+for (const check of data.checks) snapshot.adoptCheck(check);
+
+// Messages are applied as they arrive, and also drained synchronously before each answer: a check
+// registered (or a text changed) just before a probe is then in that probe's answer.
+const { updates } = data;
+updates.on('message', (message: SnapshotMessage) => snapshot.receive(message));
+// The listening server keeps this thread alive; the port must not (a failed listen ends the thread).
+updates.unref();
+function catchUp(): void {
+  for (let next = receiveMessageOnPort(updates); next; next = receiveMessageOnPort(updates)) snapshot.receive(next.message as SnapshotMessage);
+}
+
+const report = (message: ProbeWorkerReport) => parentPort?.postMessage(message);
+const server = createProbeServer((request) => {
+  catchUp();
+  return answerProbe(snapshot, request, data.options);
+}, data.options);
+
+server.listen().then(
+  (address) => report({ type: 'listening', address }),
+  (error: NodeJS.ErrnoException & { address?: string; port?: number }) => {
+    const plain: ListenErrorData = { message: error.message };
+    if (error.code !== undefined) plain.code = error.code;
+    if (error.errno !== undefined) plain.errno = error.errno;
+    if (error.syscall !== undefined) plain.syscall = error.syscall;
+    if (error.address !== undefined) plain.address = error.address;
+    if (error.port !== undefined) plain.port = error.port;
+    report({ type: 'listen-error', error: plain });
+  },
+);
