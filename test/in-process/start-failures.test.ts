@@ -200,9 +200,15 @@ describe('one error code per mistake', () => {
   it('a warmup cut short by the shutdown sees ERR_PODKIT_SHUTTING_DOWN as its signal\'s reason', async () => {
     const t = testLifecycle();
     let reason: unknown;
-    t.lifecycle.warmup('slow', (signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject((reason = signal.reason)))));
+    let begun!: () => void;
+    const warming = new Promise<void>((resolve) => (begun = resolve));
+    t.lifecycle.warmup('slow', (signal) => {
+      begun();
+      return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject((reason = signal.reason))));
+    });
     const started = t.lifecycle.start();
-    await delay(50);
+    // The probe worker may take a while to listen: stop only once the warmup is really running.
+    await warming;
     await t.lifecycle.stop();
     await started;
     expect(reason).toMatchObject({ code: 'ERR_PODKIT_SHUTTING_DOWN' });

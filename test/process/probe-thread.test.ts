@@ -65,7 +65,9 @@ describe('liveness from the main loop heartbeat, probes in the worker thread', (
 
     // Every probe answered, and quickly, though the main loop ran no callback at all.
     expect(samples.every((s) => typeof s.status === 'number'), trace).toBe(true);
-    expect(slowest, trace).toBeLessThan(200);
+    // Generous for a shared, loaded machine: the kubelet's own timeout (timeoutSeconds: 1) is what matters;
+    // a main-thread listener would take the whole 3 s wedge.
+    expect(slowest, trace).toBeLessThan(800);
     expect(readyz.filter((s) => s.at < blockedFor).length, trace).toBeGreaterThanOrEqual(5);
     // Liveness: 200 inside the window, 503 once the heartbeat is older than it, 200 after.
     expect(livez.filter((s) => s.at < 500).every((s) => s.status === 200), trace).toBe(true);

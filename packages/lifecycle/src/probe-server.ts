@@ -19,6 +19,25 @@ export interface ProbeServer extends ProbeListener {
   readonly server: Server;
 }
 
+/** How long a socket that sent a malformed request may go on sending before it is destroyed, in ms. */
+const LINGER_MS = 500;
+const discard = (): void => {};
+
+/**
+ * Lingering close: closing a socket while its client is still sending makes the kernel answer with
+ * a reset, which throws away the response before the client reads it (the client sees EPIPE or
+ * ECONNRESET instead of the status). Send FIN, read and discard what is still coming, and close
+ * when the client does, or after LINGER_MS at the most.
+ */
+function lingeringClose(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.writable) socket.end();
+  socket.on('data', discard);
+  socket.resume();
+  socket.once('end', () => socket.destroy());
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
 /** Sockets that have not yet sent a complete request; the only ones ever evicted. */
 const kWaiting = Symbol('podkit.probe.waiting');
 type ProbeSocket = Socket & { [kWaiting]?: boolean };
@@ -58,6 +77,9 @@ export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer
     socket.once('close', () => sockets.delete(socket));
     // Belt and braces for what headersTimeout does not cover (a socket that never sends a byte).
     socket.setTimeout(options.requestTimeoutMs, () => socket.destroy());
+    // Node closes a socket after its `Connection: close` response with destroySoon(): make that a
+    // lingering close too, so a client that pipelined more still reads the answer it got.
+    socket.destroySoon = () => lingeringClose(socket);
     if (sockets.size > options.maxConnections) {
       for (const candidate of sockets) {
         if (candidate !== socket && candidate[kWaiting]) {
@@ -85,6 +107,8 @@ export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer
       const status =
         error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      lingeringClose(socket);
+      return;
     }
     socket.destroy();
   });
