@@ -11,7 +11,7 @@ export const REDIS_CHECK_OPTIONS = { intervalMs: 250, timeoutMs: 250, failureThr
 
 export async function createBenchLifecycle() {
   const lifecycle = createLifecycle({
-    probes: { port: env.probePort, host: '127.0.0.1' },
+    probes: { port: env.probePort, host: env.host },
     drainDelayMs: env.drainDelayMs,
     shutdownTimeoutMs: env.graceMs,
     terminationMessagePath: false,
