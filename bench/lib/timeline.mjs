@@ -40,15 +40,16 @@ export function timelineData(report, { title = report.label, round = 1 } = {}) {
   const events = report.timeline
     .filter((e) => e.replica && inWindow(e.atMs) && ['ready', ...Object.keys(EVENT_LABELS)].includes(e.kind))
     .map((e) => ({ t: e.atMs - from, replica: e.replica, kind: e.kind }));
-  // Replicas seen in the window, in the order they started (the report's order), renamed for a
-  // reader: those that served before the window are the old ones, the others the new ones.
+  // Replicas seen in the window, renamed for a reader: those that served before the window are the
+  // old ones, in the order they got SIGTERM; the others the new ones, in the order they got ready.
   const seen = new Set([...requests.map((r) => r.replica), ...events.map((e) => e.replica)]);
-  const ids = Object.keys(report.replicaAddresses).filter((id) => seen.has(id));
-  const readyAt = (id) => report.timeline.find((e) => e.replica === id && e.kind === 'ready')?.atMs ?? from;
-  const names = new Map();
-  let olds = 0;
-  let news = 0;
-  for (const id of ids) names.set(id, readyAt(id) < from ? `old ${(olds += 1)}` : `new ${(news += 1)}`);
+  const momentOf = (id, kind) => report.timeline.find((e) => e.replica === id && e.kind === kind)?.atMs;
+  const readyAt = (id) => momentOf(id, 'ready') ?? from;
+  const all = Object.keys(report.replicaAddresses).filter((id) => seen.has(id));
+  const old = all.filter((id) => readyAt(id) < from).sort((a, b) => (momentOf(a, 'sigterm') ?? Infinity) - (momentOf(b, 'sigterm') ?? Infinity));
+  const fresh = all.filter((id) => readyAt(id) >= from).sort((a, b) => readyAt(a) - readyAt(b));
+  const ids = [...old, ...fresh];
+  const names = new Map([...old.map((id, i) => [id, `old ${i + 1}`]), ...fresh.map((id, i) => [id, `new ${i + 1}`])]);
   const rename = (id) => (id === null ? null : (names.get(id) ?? id));
   for (const r of requests) r.replica = rename(r.replica);
   for (const e of events) e.replica = rename(e.replica);
