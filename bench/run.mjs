@@ -261,7 +261,7 @@ if (write) {
         continue;
       }
       const next = block.indexOf('\n### ', from + header.length);
-      block = `${block.slice(0, from + 1)}${sectionMarkdown[section.id]}\n${next < 0 ? '' : block.slice(next)}`;
+      block = `${block.slice(0, from + 1)}${sectionMarkdown[section.id].trimEnd()}\n${next < 0 ? '\n' : block.slice(next)}`;
     }
     writeFileSync(file, `${doc.slice(0, i + begin.length)}${block}${doc.slice(j)}`);
     log(`--write: sections ${only.join(', ')} of BENCHMARKS.md replaced`);
