@@ -60,7 +60,7 @@ export async function watchConntrack(vip: string, port: number, binary = 'conntr
   createInterface({ input: child.stderr! }).on('line', (line) => errors.push(line));
   // It subscribes to the kernel's events as it starts; give it that moment, and fail if it could not.
   await new Promise((r) => setTimeout(r, 200));
-  if (exited) throw new Error(`conntrack -E could not watch connections: ${errors.join(' ') || 'it exited'}`);
+  if (exited) throw new Error(`conntrack -E could not watch connections (the conntrack tool: apt-get install -y conntrack): ${errors.join(' ') || 'it exited'}`);
   return {
     endpointByClientPort,
     async stop() {
