@@ -6,18 +6,20 @@
  *
  * --quick  fewer trials and shorter runs (about half the time)
  * --only   run some sections only
- * --write  also replace the generated block of BENCHMARKS.md with this run's tables
+ * --write  also replace the generated block of BENCHMARKS.md with this run's tables, and the
+ *          rolling-restart timelines in bench/timelines/ with this run's
  *
- * Results: bench/results/latest.json and bench/results/latest.md (every run), stdout (Markdown).
- * Section numbers follow BENCHMARKS.md. Progress goes to stderr.
+ * Results: bench/results/latest.json, bench/results/latest.md and bench/results/timelines/*.svg
+ * (every run), stdout (Markdown). Section numbers follow BENCHMARKS.md. Progress goes to stderr.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
 import { label } from './lib/service.mjs';
+import { renderTimeline } from './lib/timeline.mjs';
 import { fmtMs, table } from './lib/util.mjs';
 
 // The rolling-restart section reuses the e2e harness, written in TypeScript.
@@ -30,7 +32,7 @@ const quick = args.includes('--quick');
 const write = args.includes('--write');
 const onlyArg = args.find((a) => a.startsWith('--only='));
 const SECTIONS = [
-  { id: 'rolling', n: 1, title: 'Failed requests per rolling restart', needs: ['haproxy'] },
+  { id: 'rolling', n: 1, title: 'Failed requests per rolling restart', needs: ['haproxy', 'ip', 'iptables', 'conntrack', 'root'] },
   { id: 'exit', n: 2, title: 'Time to exit' },
   { id: 'throughput', n: 3, title: 'Main-port overhead (throughput and p99)' },
   { id: 'probes', n: 4, title: 'Probe latency while the main port is saturated' },
@@ -66,7 +68,15 @@ const pkgVersion = (name) => {
   }
 };
 
-const tools = { haproxy: version('haproxy', ['-v']), 'redis-server': version('redis-server', ['--version']) };
+const tools = {
+  haproxy: version('haproxy', ['-v']),
+  'redis-server': version('redis-server', ['--version']),
+  // The kube-proxy model: a network namespace, kube-proxy's iptables rules, conntrack's events.
+  ip: version('ip', ['-V']),
+  iptables: version('iptables', ['--version']),
+  conntrack: version('conntrack', ['--version']),
+  root: process.getuid?.() === 0 ? 'root' : undefined,
+};
 const startedAt = new Date();
 const t0 = performance.now();
 const loadBefore = loadavg();
@@ -78,8 +88,9 @@ for (const section of SECTIONS) {
   if (only && !only.includes(section.id)) continue;
   const missing = (section.needs ?? []).filter((tool) => !tools[tool]);
   if (missing.length) {
-    log(`\n${section.n}. ${section.title}: skipped, ${missing.join(' and ')} not installed`);
-    results[section.id] = { skipped: `${missing.join(' and ')} not installed` };
+    const what = missing.map((tool) => (tool === 'root' ? 'root (network namespaces need it)' : `${tool} not installed`)).join(', ');
+    log(`\n${section.n}. ${section.title}: skipped, ${what}`);
+    results[section.id] = { skipped: what };
     continue;
   }
   log(`\n${section.n}. ${section.title}`);
@@ -96,12 +107,34 @@ for (const section of SECTIONS) {
 const totalS = (performance.now() - t0) / 1000;
 const loadAfter = loadavg();
 
+// --- Timelines: one rolling restart per peer, kube-proxy model -----------------------------------
+
+const timelines = results.rolling?.timelines ?? {};
+delete results.rolling?.timelines;
+const timelineFiles = [];
+if (Object.keys(timelines).length > 0) {
+  const runDir = join(benchDir, 'results', 'timelines');
+  const committedDir = join(benchDir, 'timelines');
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  if (write) mkdirSync(committedDir, { recursive: true });
+  for (const [name, data] of Object.entries(timelines)) {
+    if (!data) continue;
+    const svg = await renderTimeline(data);
+    writeFileSync(join(runDir, `${name}.svg`), svg);
+    writeFileSync(join(runDir, `${name}.json`), `${JSON.stringify(data)}\n`);
+    if (write) writeFileSync(join(committedDir, `${name}.svg`), svg);
+    timelineFiles.push({ name, file: `bench/${write ? 'timelines' : 'results/timelines'}/${name}.svg`, failed: data.failed, sent: data.sent });
+  }
+  log(`timelines: ${timelineFiles.map((t) => t.file).join(', ')}`);
+}
+
 // --- Markdown ------------------------------------------------------------------------------------
 
 const cpu = cpus();
 const machine = [
   `- Command: \`${command}\` (${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${Math.round(totalS)} s in all)`,
-  `- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${process.platform} ${version('uname', ['-r']) ?? ''}; Node ${process.version}; ${tools.haproxy?.replace(/ - https.*/, '') ?? 'no HAProxy'}; ${tools['redis-server']?.replace(/ sha=.*/, '') ?? 'no redis-server'}`,
+  `- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${process.platform} ${version('uname', ['-r']) ?? ''}; Node ${process.version}; ${tools.haproxy?.replace(/ - https.*/, '') ?? 'no HAProxy'}; ${tools.iptables ?? 'no iptables'}; ${tools['redis-server']?.replace(/ sha=.*/, '') ?? 'no redis-server'}`,
   `- Load average (1 min) at start ${loadBefore[0].toFixed(2)}, at end ${loadAfter[0].toFixed(2)}: the machine is shared, other work ran meanwhile.`,
   `- Peers: express ${pkgVersion('express')}, fastify ${pkgVersion('fastify')}, @godaddy/terminus ${pkgVersion('@godaddy/terminus')}, lightship ${pkgVersion('lightship')}, http-terminator ${pkgVersion('http-terminator')}, close-with-grace ${pkgVersion('close-with-grace')}, autocannon ${pkgVersion('autocannon')}.`,
 ];
@@ -172,13 +205,26 @@ function targets() {
 
 const parts = ['### Run', '', ...machine, ''];
 if (!only) parts.push('### Headline', '', headline(), '', '### Targets', '', targets(), '');
+/** Each section's Markdown, by section id, so a partial run can replace just its own sections. */
+const sectionMarkdown = {};
 for (const section of SECTIONS) {
   const res = results[section.id];
   if (!res) continue;
+  const start = parts.length;
   parts.push(`### ${section.n}. ${section.title}`, '');
+  // A partial run (--only) says, in each of its sections, which command and machine produced it.
+  if (only) parts.push(`<sub>From \`${command}\` (${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC; ${machine[1].slice(2)})</sub>`, '');
   if (res.skipped) parts.push(`Skipped: ${res.skipped}.`, '');
   else if (res.error) parts.push(`Failed: ${res.error}`, '');
   else parts.push(res.markdown, '', `<sub>${Math.round(res.seconds)} s; load average afterwards ${res.loadAfter.toFixed(2)}</sub>`, '');
+  if (section.id === 'rolling' && timelineFiles.length > 0) {
+    parts.push(
+      '**Timelines: the first rolling restart of each peer in the kube-proxy model**, drawn from this run\'s own records (every request, with the replica conntrack saw it reach):',
+      '',
+      ...timelineFiles.flatMap((t) => [`![${label(t.name)}: ${t.failed} of ${t.sent} requests failed](${t.file})`, '']),
+    );
+  }
+  sectionMarkdown[section.id] = parts.slice(start).join('\n');
 }
 const markdown = parts.join('\n');
 
@@ -199,9 +245,26 @@ if (write) {
   const j = doc.indexOf(end);
   if (i < 0 || j < i) {
     log(`--write: markers not found in ${file}; results are in bench/results/latest.md`);
-  } else {
+  } else if (!only) {
     writeFileSync(file, `${doc.slice(0, i + begin.length)}\n\n${markdown}\n${doc.slice(j)}`);
     log(`--write: BENCHMARKS.md updated`);
+  } else {
+    // A partial run replaces only its own sections; the rest, and the headline of the last full
+    // run, stay as they were (each section names the command that produced it).
+    let block = doc.slice(i + begin.length, j);
+    for (const section of SECTIONS) {
+      if (!sectionMarkdown[section.id]) continue;
+      const header = `\n### ${section.n}. `;
+      const from = block.indexOf(header);
+      if (from < 0) {
+        block = `${block.trimEnd()}\n\n${sectionMarkdown[section.id]}\n`;
+        continue;
+      }
+      const next = block.indexOf('\n### ', from + header.length);
+      block = `${block.slice(0, from + 1)}${sectionMarkdown[section.id].trimEnd()}\n${next < 0 ? '\n' : block.slice(next)}`;
+    }
+    writeFileSync(file, `${doc.slice(0, i + begin.length)}${block}${doc.slice(j)}`);
+    log(`--write: sections ${only.join(', ')} of BENCHMARKS.md replaced`);
   }
 }
 const failed = Object.values(results).some((r) => r.error);

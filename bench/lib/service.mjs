@@ -42,7 +42,7 @@ export async function startService(name, { env = {}, cpu, nodeArgs = [], timeout
   const [cmd, args] = cpu === undefined ? [node[0], node.slice(1)] : ['taskset', ['-c', String(cpu), ...node]];
   const spawnedAt = performance.now();
   const child = spawn(cmd, args, {
-    env: { ...process.env, KUBERNETES_SERVICE_HOST: '', PORT: '0', PROBE_PORT: '0', ...env },
+    env: { ...process.env, KUBERNETES_SERVICE_HOST: '', HOST: '127.0.0.1', PORT: '0', PROBE_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = [];

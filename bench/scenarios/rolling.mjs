@@ -1,25 +1,33 @@
 /**
  * 1. Failed requests per rolling restart, in both load-balancer models, for every peer.
  *
- * Built on the e2e harness (test/e2e/harness: HAProxy, replica manager, load generator that counts
- * failures as a client sees them). The orchestration is the harness's rolling restart
- * (maxSurge 1, maxUnavailable 0; the next replica starts while the old one drains), repeated here
- * because peers answer readiness on different ports: HAProxy's health check goes to the peer's
- * own readiness port and path (terminus and the bare services on the main port).
+ * Built on the e2e harness (test/e2e/harness): its rolling restart (maxSurge 1, maxUnavailable 0;
+ * the next replica starts while the old one drains), its replica manager and its load generator,
+ * which counts failures as a client sees them. Readiness is read where each peer answers it (its
+ * probe port, or the main port for terminus and the bare services).
  *
  * Load-balancer models:
- * - kube-proxy: HAProxy in TCP mode; `endpointLagMs` after SIGTERM the replica stops getting new
- *   connections (HAProxy `drain`); established keep-alive connections keep flowing to it.
+ * - kube-proxy: the kernel's dataplane, as on a node. A network namespace of the run's own holds
+ *   the replicas (each on its own pod IP), kube-proxy's iptables chains for one ClusterIP Service
+ *   (KUBE-SERVICES → KUBE-SVC, random endpoint choice → KUBE-SEP DNAT), rewritten with
+ *   iptables-restore, and the load generator, which sends to the VIP. An endpoint is added when the
+ *   replica's readiness probe passes and removed `endpointLagMs` after SIGTERM, whatever the
+ *   replica does meanwhile; established connections stay on it (conntrack), and a refusal by the
+ *   pod reaches the client.
  * - health-checked: HAProxy in HTTP mode checks the readiness URL; it learns of the termination only
- *   from that check (and from refused connections).
- * HAProxy never retries (`retries 0`, no redispatch): every failure reaches the client.
+ *   from that check (and never retries: `retries 0`, no redispatch).
+ *
+ * In the kube-proxy model every request is recorded with the replica conntrack saw it reach, and
+ * the first rolling restart of each peer is kept for the timeline (bench/lib/timeline.mjs).
  */
 import { fileURLToPath } from 'node:url';
 import { label, PEERS } from '../lib/service.mjs';
+import { timelineData } from '../lib/timeline.mjs';
 import { table } from '../lib/util.mjs';
 
 const harness = new URL('../../test/e2e/harness/', import.meta.url);
 const servicesDir = fileURLToPath(new URL('../services/', import.meta.url));
+const requestsModule = new URL('../lib/rolling-load.mjs', import.meta.url).href;
 
 export const PEER_NAMES = ['podkit-express', 'podkit-fastify', 'terminus', 'lightship', 'close-with-grace', 'fastify-close', 'none-express'];
 export const MODELS = ['kube-proxy', 'health-checked'];
@@ -42,87 +50,46 @@ export const SETTINGS = {
     concurrency: 16,
     freshConnectionShare: 0.2,
     requestTimeoutMs: 10_000,
-    requests: [
-      { name: 'fast', path: '/', weight: 3 },
-      { name: 'slow', path: () => `/slow?ms=${50 + Math.floor(Math.random() * 250)}`, weight: 1 },
-    ],
+    /** `rollingRequests` in bench/lib/rolling-load.mjs: 3 × `GET /`, 1 × `GET /slow?ms=50…300`. */
+    requests: { module: requestsModule, export: 'rollingRequests' },
   },
   steadyLoadMs: 1000,
 };
-
-async function loadHarness() {
-  const { startHaproxy, startReplica, startLoad, FAILURE_KINDS } = await import(new URL('index.ts', harness).href);
-  return { startHaproxy, startReplica, startLoad, FAILURE_KINDS };
-}
 
 async function rollingRestart(h, name, model, rounds) {
   const peer = PEERS[name];
   const [readyWhere, readyPath] = peer.ready;
   const s = SETTINGS;
-  const spec = {
-    name: name.replace(/[^A-Za-z0-9-]/g, '-'),
-    command: process.execPath,
-    args: [`${servicesDir}${name}.mjs`],
-    env: { KUBERNETES_SERVICE_HOST: '', DRAIN_DELAY_MS: String(s.drainDelayMs), GRACE_MS: String(s.peerGraceMs) },
-    readiness: { port: readyWhere, path: readyPath },
+  const report = await h.runRollingRestart({
+    label: label(name),
+    model,
+    replica: {
+      name: name.replace(/[^A-Za-z0-9-]/g, '-'),
+      command: process.execPath,
+      args: [`${servicesDir}${name}.mjs`],
+      env: { KUBERNETES_SERVICE_HOST: '', DRAIN_DELAY_MS: String(s.drainDelayMs), GRACE_MS: String(s.peerGraceMs) },
+      readiness: { port: readyWhere, path: readyPath },
+    },
+    replicas: s.replicas,
+    rounds,
+    endpointLagMs: s.endpointLagMs,
+    healthCheck: { ...s.healthCheck, path: readyPath },
+    terminationGraceMs: s.terminationGraceMs,
+    steadyLoadMs: s.steadyLoadMs,
+    load: { ...s.load, maxDurationMs: 120_000, recordRequests: model === 'kube-proxy' },
+  });
+  return {
+    name,
+    model,
+    rounds,
+    summary: report.load,
+    terminations: report.terminations,
+    timeline: model === 'kube-proxy' ? timelineData(report, { title: label(name), round: 1 }) : undefined,
   };
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-  const haproxy = await h.startHaproxy(model === 'kube-proxy' ? { mode: 'tcp' } : { mode: 'http', healthCheck: { ...s.healthCheck, path: readyPath } });
-  const serverName = (r) => r.id.replace(/[^A-Za-z0-9_-]/g, '_');
-  const inRotation = (stat) => (model === 'kube-proxy' ? stat.status === 'no check' : stat.status === 'UP');
-  const all = [];
-  const terminations = [];
-
-  async function bringUp() {
-    const replica = await h.startReplica(spec);
-    all.push(replica);
-    const checkPort = readyWhere === 'probe' ? replica.probePort : replica.port;
-    await haproxy.addServer(serverName(replica), { port: replica.port, checkPort });
-    await haproxy.waitForServer(serverName(replica), inRotation);
-    return replica;
-  }
-
-  async function retire(replica) {
-    const termination = replica.terminate({ graceMs: s.terminationGraceMs });
-    // The load balancer learns of the termination on its own schedule, however fast the replica
-    // dies: a peer that exits at once still gets new connections until then.
-    const noticed =
-      model === 'kube-proxy'
-        ? sleep(s.endpointLagMs).then(() => haproxy.setState(serverName(replica), 'drain').catch(() => {}))
-        : haproxy.waitForServer(serverName(replica), (stat) => stat.status.startsWith('DOWN'), s.terminationGraceMs).catch(() => {});
-    const [result] = await Promise.all([termination, noticed]);
-    await haproxy.removeServer(serverName(replica), 2000).catch(() => false);
-    return result;
-  }
-
-  let load;
-  try {
-    let current = await Promise.all(Array.from({ length: s.replicas }, () => bringUp()));
-    load = h.startLoad({ ...s.load, port: haproxy.port, maxDurationMs: 120_000 });
-    await sleep(s.steadyLoadMs);
-    for (let round = 0; round < rounds; round += 1) {
-      const next = [];
-      const pending = [];
-      for (const old of current) {
-        next.push(await bringUp());
-        pending.push(retire(old));
-      }
-      terminations.push(...(await Promise.all(pending)));
-      current = next;
-    }
-    await sleep(s.steadyLoadMs);
-    const summary = await load.stop();
-    load = undefined;
-    return { name, model, rounds, summary, terminations };
-  } finally {
-    await load?.stop();
-    await Promise.all(all.map((r) => r.kill()));
-    await haproxy.stop();
-  }
 }
 
 export async function run({ quick, log, peers = PEER_NAMES, models = MODELS }) {
-  const h = await loadHarness();
+  const h = await import(new URL('index.ts', harness).href);
   const rounds = quick ? 1 : 2;
   const results = {};
   for (const model of models) {
@@ -144,7 +111,10 @@ export async function run({ quick, log, peers = PEER_NAMES, models = MODELS }) {
   const fmtPer = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
   const tables = [];
   for (const model of models) {
-    tables.push(`**${model === 'kube-proxy' ? 'kube-proxy model (HAProxy TCP, endpoint removed 1 s after SIGTERM)' : 'health-checked model (HAProxy HTTP, readiness checked every 250 ms, fall 2)'}**`, '');
+    tables.push(
+      `**${model === 'kube-proxy' ? `kube-proxy model (kube-proxy's iptables rules in a network namespace, endpoint removed ${SETTINGS.endpointLagMs / 1000} s after SIGTERM)` : 'health-checked model (HAProxy HTTP, readiness checked every 250 ms, fall 2)'}**`,
+      '',
+    );
     tables.push(
       table(
         ['peer', 'failed per rolling restart', 'failed / sent (all rounds)', 'what the client saw', 'old replicas exited'],
@@ -163,9 +133,11 @@ export async function run({ quick, log, peers = PEER_NAMES, models = MODELS }) {
   tables.push(
     `Target: zero failed requests where any peer fails some: **${podkitFailed === 0 ? 'pass' : 'miss'}** (podkit: ${podkitFailed} failed in total; peers that failed some: ${peersFailing.length ? peersFailing.join(', ') : 'none'}).`,
   );
+  const timelines = models.includes('kube-proxy') ? Object.fromEntries(peers.map((n) => [n, results['kube-proxy'][n].timeline])) : {};
   return {
     markdown: tables.join('\n'),
     data: Object.fromEntries(models.map((m) => [m, Object.fromEntries(peers.map((n) => [n, { rounds: results[m][n].rounds, summary: results[m][n].summary, terminations: results[m][n].terminations }]))])),
+    timelines,
     target: { podkitFailed, peersFailing, peerRuns: others.length * models.length, pass: podkitFailed === 0 },
     settings: { ...SETTINGS, rounds },
   };

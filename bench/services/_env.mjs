@@ -1,5 +1,7 @@
 /** The environment the bench passes to every peer, and the line it waits for. */
 export const env = {
+  /** The address to listen on (the pod IP when the bench runs the peer inside a network namespace). */
+  host: process.env.HOST || '127.0.0.1',
   /** Main port. */
   port: Number(process.env.PORT ?? 0),
   /** Probe port, for peers that have a separate probe listener. */

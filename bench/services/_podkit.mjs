@@ -12,7 +12,7 @@ export const REDIS_CHECK_OPTIONS = { intervalMs: 250, timeoutMs: 250, failureThr
 
 export async function createBenchLifecycle() {
   const lifecycle = createLifecycle({
-    probes: { port: env.probePort, host: '127.0.0.1', ...(env.probeThread ? { thread: env.probeThread } : {}) },
+    probes: { port: env.probePort, host: env.host, ...(env.probeThread ? { thread: env.probeThread } : {}) },
     drainDelayMs: env.drainDelayMs,
     shutdownTimeoutMs: env.graceMs,
     terminationMessagePath: false,

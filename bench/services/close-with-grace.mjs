@@ -13,5 +13,5 @@ closeWithGrace({ delay: env.graceMs, logger: false }, async () => {
   if (env.drainDelayMs > 0) await sleep(env.drainDelayMs);
   await app.close();
 });
-await app.listen({ port: env.port, host: '127.0.0.1' });
+await app.listen({ port: env.port, host: env.host });
 announce(app.server.address().port);

@@ -7,6 +7,6 @@ import { announce, createApp, env } from './_fastify.mjs';
 
 const app = createApp();
 app.get('/readyz', async () => 'ok');
-await app.listen({ port: env.port, host: '127.0.0.1' });
+await app.listen({ port: env.port, host: env.host });
 for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => void app.close());
 announce(app.server.address().port);

@@ -18,7 +18,7 @@ const lightship = await createLightship({
 });
 
 const app = createApp();
-const server = app.listen(env.port, '127.0.0.1', () => {
+const server = app.listen(env.port, env.host, () => {
   lightship.signalReady();
   announce(server.address().port, lightship.server.address().port);
 });

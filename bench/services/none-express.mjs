@@ -6,4 +6,4 @@ const app = createApp();
 app.get('/readyz', (req, res) => {
   res.send('ok');
 });
-const server = app.listen(env.port, '127.0.0.1', () => announce(server.address().port));
+const server = app.listen(env.port, env.host, () => announce(server.address().port));

@@ -3,5 +3,5 @@ import { announce, createApp, env } from './_fastify.mjs';
 
 const app = createApp();
 app.get('/readyz', async () => 'ok');
-await app.listen({ port: env.port, host: '127.0.0.1' });
+await app.listen({ port: env.port, host: env.host });
 announce(app.server.address().port);

@@ -13,5 +13,5 @@ const app = express();
 app.disable('x-powered-by');
 app.use(createMiddleware(lifecycle));
 addRoutes(app);
-const server = await lifecycle.start(() => app.listen(env.port, '127.0.0.1'));
+const server = await lifecycle.start(() => app.listen(env.port, env.host));
 announce(server.address().port, lifecycle.probeAddress.port);

@@ -9,7 +9,7 @@ import { createBenchLifecycle } from './_podkit.mjs';
 const lifecycle = await createBenchLifecycle();
 
 const app = createFastify();
-await app.register(podkitFastify, { lifecycle, listen: { port: env.port, host: '127.0.0.1' } });
+await app.register(podkitFastify, { lifecycle, listen: { port: env.port, host: env.host } });
 addRoutes(app);
 await lifecycle.start(app);
 announce(app.server.address().port, lifecycle.probeAddress.port);

@@ -7,6 +7,6 @@ import { createServer } from 'node:http';
 import { announce, createApp, env } from './_express.mjs';
 
 const probes = createServer((req, res) => res.end('ok'));
-await new Promise((resolve) => probes.listen(env.probePort, '127.0.0.1', resolve));
+await new Promise((resolve) => probes.listen(env.probePort, env.host, resolve));
 const app = createApp();
-const server = app.listen(env.port, '127.0.0.1', () => announce(server.address().port, probes.address().port));
+const server = app.listen(env.port, env.host, () => announce(server.address().port, probes.address().port));

@@ -10,10 +10,10 @@ import { announce, createApp, env } from './_express.mjs';
 const worker = new Worker(
   `const { parentPort, workerData } = require('node:worker_threads');
    const probes = require('node:http').createServer((req, res) => res.end('ok'));
-   probes.listen(workerData.port, '127.0.0.1', () => parentPort.postMessage(probes.address().port));`,
-  { eval: true, workerData: { port: env.probePort } },
+   probes.listen(workerData.port, workerData.host, () => parentPort.postMessage(probes.address().port));`,
+  { eval: true, workerData: { port: env.probePort, host: env.host } },
 );
 const probePort = await new Promise((resolve) => worker.once('message', resolve));
 worker.unref();
 const app = createApp();
-const server = app.listen(env.port, '127.0.0.1', () => announce(server.address().port, probePort));
+const server = app.listen(env.port, env.host, () => announce(server.address().port, probePort));

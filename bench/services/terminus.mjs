@@ -30,4 +30,4 @@ createTerminus(server, {
     await redis?.quit();
   },
 });
-server.listen(env.port, '127.0.0.1', () => announce(server.address().port));
+server.listen(env.port, env.host, () => announce(server.address().port));

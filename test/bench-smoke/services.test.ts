@@ -40,6 +40,7 @@ describe('bench peer services', () => {
         DRAIN_DELAY_MS: '0',
         GRACE_MS: '5000',
         KUBERNETES_SERVICE_HOST: '',
+        HOST: '127.0.0.1',
       });
       fixtures.push(f);
       const ready = await f.waitForLine((l) => l.bench === 'ready');

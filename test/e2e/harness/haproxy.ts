@@ -1,15 +1,9 @@
 /**
- * HAProxy as the load balancer in front of replicas: a generated config in a temp dir, `haproxy
- * -f cfg -db` as a child process, and its runtime API over a stats socket to add, drain and remove
- * servers while it runs.
- *
- * Two models of what sits in front of pods in Kubernetes:
- * - `tcp`: kube-proxy-like. HAProxy balances TCP connections and never looks inside them; the
- *   caller decides when a server stops getting new connections (`setState(name, 'drain')`), as
- *   kube-proxy does when an endpoint leaves the EndpointSlice. Established connections keep
- *   flowing to it, as conntrack keeps them.
- * - `http`: a health-checked load balancer (ingress controller, cloud LB). HAProxy checks every
- *   server's readiness URL on its probe port and learns of a termination only from that.
+ * HAProxy as a health-checked load balancer in front of replicas (an ingress controller, a cloud
+ * LB): a generated config in a temp dir, `haproxy -f cfg -db` as a child process, and its runtime
+ * API over a stats socket to add, drain and remove servers while it runs. HAProxy (HTTP mode)
+ * checks every server's readiness URL on its probe port and learns of a termination only from that.
+ * (The kube-proxy model is not HAProxy: it is the kernel's dataplane, see kube-proxy.ts.)
  *
  * Failed requests are never retried or redispatched (`retries 0`, no `option redispatch`): a
  * failure must reach the client, where the load generator counts it.
@@ -21,8 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from './ports.js';
-
-export type HaproxyMode = 'tcp' | 'http';
 
 export interface HealthCheckOptions {
   /** Readiness path checked on each server's check port. @default '/readyz' */
@@ -38,8 +30,7 @@ export interface HealthCheckOptions {
 }
 
 export interface HaproxyOptions {
-  mode: HaproxyMode;
-  /** `http` mode: how servers are health-checked. */
+  /** How servers are health-checked. */
   healthCheck?: HealthCheckOptions;
   /** @default 'haproxy' */
   binary?: string;
@@ -73,7 +64,6 @@ export interface AddServerOptions {
 export interface Haproxy {
   /** The port clients connect to. */
   readonly port: number;
-  readonly mode: HaproxyMode;
   /** The temp dir with the config and the stats socket. */
   readonly dir: string;
   readonly config: string;
@@ -82,7 +72,7 @@ export interface Haproxy {
   readonly child: ChildProcess;
   /** Sends one runtime API command; resolves with the answer. */
   command(cmd: string): Promise<string>;
-  /** Adds a server and puts it in rotation (health checks on, in `http` mode). */
+  /** Adds a server, turns its health checks on and puts it in rotation once they pass. */
   addServer(name: string, options: AddServerOptions): Promise<void>;
   setState(name: string, state: ServerState): Promise<void>;
   /** Takes a server out and deletes it once no connection uses it (within `timeoutMs`); false if it could not. */
@@ -108,7 +98,7 @@ export function haproxyConfig(options: HaproxyOptions, port: number, socketPath:
     '  maxconn 4096',
     '',
     'defaults',
-    `  mode ${options.mode}`,
+    '  mode http',
     `  timeout connect ${connectMs}ms`,
     `  timeout client ${idleMs}ms`,
     `  timeout server ${idleMs}ms`,
@@ -125,9 +115,7 @@ export function haproxyConfig(options: HaproxyOptions, port: number, socketPath:
     // Dynamic servers (`add server`) need a dynamic algorithm.
     '  balance roundrobin',
   ];
-  if (options.mode === 'http') {
-    lines.push(`  option httpchk GET ${check.path}`, '  http-check expect status 200');
-  }
+  lines.push(`  option httpchk GET ${check.path}`, '  http-check expect status 200');
   return `${lines.join('\n')}\n`;
 }
 
@@ -221,7 +209,6 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
 
   return {
     port,
-    mode: options.mode,
     dir,
     config,
     log,
@@ -229,10 +216,10 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
     command,
     async addServer(name, { port: serverPort, checkPort = serverPort, host = '127.0.0.1' }) {
       // Settings are spelled out here: dynamic servers do not inherit `default-server`.
-      const checked = options.mode === 'http' ? ` check port ${checkPort} inter ${check.intervalMs}ms fall ${check.fall} rise ${check.rise}` : '';
+      const checked = ` check port ${checkPort} inter ${check.intervalMs}ms fall ${check.fall} rise ${check.rise}`;
       await expectOk(`add server ${BACKEND}/${name} ${host}:${serverPort}${checked}`, /New server registered/);
       // Dynamic servers start in maintenance with checks off.
-      if (options.mode === 'http') await expectOk(`enable health ${BACKEND}/${name}`);
+      await expectOk(`enable health ${BACKEND}/${name}`);
       await expectOk(`set server ${BACKEND}/${name} state ready`);
     },
     async setState(name, state) {

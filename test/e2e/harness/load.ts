@@ -11,7 +11,38 @@
  * Bounded twice: by `maxDurationMs` and by `maxRequests`, whichever comes first, even if the
  * caller never calls `stop()`.
  */
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest, type ClientRequestArgs } from 'node:http';
+import { createConnection, type Socket } from 'node:net';
+import { pathToFileURL } from 'node:url';
+
+/** The address a load is sent to. */
+export interface LoadTarget {
+  host: string;
+  port: number;
+}
+
+/**
+ * A request mix built where the load runs — in another process when that process sits in a
+ * network namespace — from a module: its export is a `RequestSpec[]`, or a function of the target
+ * that returns one (and may first seed data through the target).
+ */
+export interface RequestMix {
+  /** Path or file URL of the module. */
+  module: string;
+  /** @default 'default' */
+  export?: string;
+}
+
+/** Builds the mix a `RequestMix` names, for `target`. */
+export async function loadRequestMix(mix: RequestMix, target: LoadTarget): Promise<RequestSpec[]> {
+  const url = mix.module.startsWith('file:') ? mix.module : pathToFileURL(mix.module).href;
+  const mod = (await import(url)) as Record<string, unknown>;
+  const name = mix.export ?? 'default';
+  const value = mod[name];
+  const specs = typeof value === 'function' ? await (value as (t: LoadTarget) => RequestSpec[] | Promise<RequestSpec[]>)(target) : value;
+  if (!Array.isArray(specs)) throw new Error(`request mix: ${mix.module} exports no ${name} (a RequestSpec[] or a function returning one)`);
+  return specs as RequestSpec[];
+}
 
 /** One kind of request in the mix. */
 export interface RequestSpec {
@@ -50,6 +81,28 @@ export interface LoadOptions {
   seed?: number;
   /** Failures kept with their details for the report. @default 50 */
   maxFailureSamples?: number;
+  /** Keep a record of every request (start, duration, outcome, connection) in the summary, for a timeline. @default false */
+  recordRequests?: boolean;
+  /**
+   * Bind each new connection to the next port of this range (wrapping), so that every connection,
+   * refused ones included, can be matched to the dataplane's record of it (conntrack). Default:
+   * the kernel picks.
+   */
+  localPorts?: { from: number; to: number };
+}
+
+/** One request, as `recordRequests` keeps it. */
+export interface RequestRecord {
+  /** When it was sent, since the load began, in ms. */
+  atMs: number;
+  /** Until it completed or failed, in ms. */
+  ms: number;
+  request: string;
+  ok: boolean;
+  kind?: FailureKind;
+  fresh: boolean;
+  /** The client's port of the connection it went on (with `localPorts`: also for connections that failed to open). */
+  localPort?: number;
 }
 
 /** How a failure looked to the client. */
@@ -109,6 +162,10 @@ export interface LoadSummary {
   /** Requests per second achieved. */
   rate: number;
   samples: FailureSample[];
+  /** When the load began: `performance.timeOrigin + performance.now()` (comparable across processes), in ms. */
+  startedAtEpochMs: number;
+  /** Every request, with `recordRequests` (else empty). */
+  records: RequestRecord[];
 }
 
 export interface Load {
@@ -126,6 +183,7 @@ interface Outcome {
   detail?: string;
   reusedSocket: boolean;
   latencyMs: number;
+  localPort: number | undefined;
 }
 
 const LOAD_DEFAULTS = {
@@ -138,6 +196,7 @@ const LOAD_DEFAULTS = {
   maxRequests: 100_000,
   seed: 1,
   maxFailureSamples: 50,
+  recordRequests: false,
 } as const;
 
 /** Small deterministic PRNG (mulberry32), so a run's mix can be repeated. */
@@ -177,13 +236,29 @@ export function startLoad(options: LoadOptions): Load {
   const totalWeight = weights.reduce((a, b) => a + b, 0);
   // LIFO keeps a hot set of sockets busy and lets the others idle, as real client pools do.
   const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency, scheduling: 'lifo' });
+  const range = options.localPorts;
+  if (range && !(Number.isInteger(range.from) && Number.isInteger(range.to) && range.from > 0 && range.to <= 65_535 && range.from < range.to)) {
+    throw new Error(`startLoad: localPorts must be a range of ports, got ${JSON.stringify(range)}`);
+  }
+  let nextLocalPort = range?.from ?? 0;
+  const boundPort = new WeakMap<Socket, number>();
+  /** Opens a connection from the next port of `localPorts`, remembered on the socket before it connects. */
+  const connectFromNextPort = (opts: ClientRequestArgs): Socket => {
+    const localPort = nextLocalPort;
+    nextLocalPort = nextLocalPort >= range!.to ? range!.from : nextLocalPort + 1;
+    const socket = createConnection({ host: opts.host ?? o.host, port: Number(opts.port), localPort });
+    boundPort.set(socket, localPort);
+    return socket;
+  };
+  if (range) agent.createConnection = connectFromNextPort as unknown as Agent['createConnection'];
+  const records: RequestRecord[] = [];
   const begun = performance.now();
   let latencies = new Float64Array(1024);
   let latencyCount = 0;
   let stopping = false;
   let skipped = 0;
 
-  const summary: Omit<LoadSummary, 'latencyMs' | 'durationMs' | 'rate' | 'skipped'> = {
+  const summary: Omit<LoadSummary, 'latencyMs' | 'durationMs' | 'rate' | 'skipped' | 'startedAtEpochMs' | 'records'> = {
     sent: 0,
     ok: 0,
     failed: 0,
@@ -220,16 +295,21 @@ export function startLoad(options: LoadOptions): Load {
         method: spec.method ?? 'GET',
         path: typeof spec.path === 'function' ? spec.path() : spec.path,
         headers,
-        // agent: false → a new connection for this request only.
-        agent: fresh ? false : agent,
+        // A new connection for this request only: `agent: false`, or no agent and our own connection.
+        ...(fresh ? (range ? { createConnection: connectFromNextPort as unknown as ClientRequestArgs['createConnection'] } : { agent: false }) : { agent }),
       });
-      const settle = (outcome: Omit<Outcome, 'latencyMs' | 'reusedSocket'>) => {
+      let socket: Socket | undefined;
+      req.on('socket', (s: Socket) => {
+        socket = s;
+      });
+      const settle = (outcome: Omit<Outcome, 'latencyMs' | 'reusedSocket' | 'localPort'>) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         // Whatever the destroyed socket reported next, the client gave up waiting.
         const seen = timedOut ? { ok: false, kind: 'timeout' as const, detail: `no complete response in ${o.requestTimeoutMs} ms` } : outcome;
-        resolve({ ...seen, reusedSocket: req.reusedSocket, latencyMs: performance.now() - started });
+        const localPort = socket ? (boundPort.get(socket) ?? socket.localPort) : undefined;
+        resolve({ ...seen, reusedSocket: req.reusedSocket, latencyMs: performance.now() - started, localPort });
       };
       // A total deadline, not the socket's idle timeout: a response that trickles still times out.
       const timer = setTimeout(() => {
@@ -257,8 +337,19 @@ export function startLoad(options: LoadOptions): Load {
     });
   }
 
-  function record(spec: RequestSpec, fresh: boolean, outcome: Outcome): void {
+  function record(spec: RequestSpec, fresh: boolean, outcome: Outcome, atMs: number): void {
     const perRequest = summary.byRequest[spec.name]!;
+    if (o.recordRequests) {
+      records.push({
+        atMs: Math.round(atMs * 10) / 10,
+        ms: Math.round(outcome.latencyMs * 10) / 10,
+        request: spec.name,
+        ok: outcome.ok,
+        ...(outcome.ok ? {} : { kind: outcome.kind ?? 'other' }),
+        fresh,
+        ...(outcome.localPort === undefined ? {} : { localPort: outcome.localPort }),
+      });
+    }
     if (!fresh && outcome.reusedSocket) summary.keepAlive.reusedSocket += 1;
     if (outcome.ok) {
       summary.ok += 1;
@@ -301,8 +392,9 @@ export function startLoad(options: LoadOptions): Load {
     summary.byRequest[spec.name]!.sent += 1;
     if (fresh) summary.freshConnections.sent += 1;
     else summary.keepAlive.sent += 1;
+    const atMs = performance.now() - begun;
     const pending: Promise<void> = send(spec, fresh).then((outcome) => {
-      record(spec, fresh, outcome);
+      record(spec, fresh, outcome, atMs);
       inFlight.delete(pending);
     });
     inFlight.add(pending);
@@ -350,6 +442,8 @@ export function startLoad(options: LoadOptions): Load {
       skipped,
       durationMs,
       rate: durationMs > 0 ? (summary.sent * 1000) / durationMs : 0,
+      startedAtEpochMs: performance.timeOrigin + begun,
+      records: [...records],
     };
   }
 

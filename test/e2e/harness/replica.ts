@@ -19,7 +19,7 @@ export interface ReplicaSpec {
   command: string;
   args?: string[];
   cwd?: string;
-  /** Added to the test's environment. `PORT` and `PROBE_PORT` are set by the manager. */
+  /** Added to the test's environment. `PORT`, `PROBE_PORT` and `HOST` are set by the manager. */
   env?: Record<string, string | undefined>;
   /**
    * Where readiness is read: a path on the probe port (`PROBE_PORT`) or on the main port. Ready means
@@ -28,6 +28,21 @@ export interface ReplicaSpec {
   readiness?: { port: 'probe' | 'main'; path: string };
   /** The replica must be ready within this, in ms. @default 20000 */
   startTimeoutMs?: number;
+}
+
+/**
+ * Where a replica runs and how it is reached: by default on the test's own loopback, on free
+ * ports; in the kube-proxy model, inside a network namespace on its own pod IP, probed from there.
+ */
+export interface ReplicaPlacement {
+  /** The replica's address (its pod IP), passed as `HOST`; the harness reaches it there. */
+  host: string;
+  port: number;
+  probePort: number;
+  /** Wraps the command, e.g. in `ip netns exec <ns>`; must exec in place so signals reach the replica itself. */
+  wrap(command: string, args: string[]): { command: string; args: string[] };
+  /** One probe the kubelet's way: HTTP status (0 for no answer); without `path`, a TCP connect (200 if it opened). */
+  probe(host: string, port: number, path?: string): Promise<number>;
 }
 
 export interface ReplicaExit {
@@ -50,6 +65,8 @@ export interface Termination {
 export interface Replica {
   /** `<name>-<n>`, unique in this process. */
   readonly id: string;
+  /** The address it serves on (`HOST`). */
+  readonly host: string;
   readonly port: number;
   readonly probePort: number;
   readonly pid: number;
@@ -68,39 +85,47 @@ export interface Replica {
 const OUTPUT_LINES = 200;
 let counter = 0;
 
-function probeOnce(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false, timeout: 1000 }, (res) => {
+/** A kubelet-like probe from this process: a new connection, 1 s timeout, the status (0 for no answer). */
+export function probeFromHere(host: string, port: number, path?: string): Promise<number> {
+  return new Promise((resolve) => {
+    if (path === undefined) {
+      const socket = connect({ host, port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(200);
+      });
+      socket.once('error', () => resolve(0));
+      return;
+    }
+    const req = httpRequest({ host, port, path, agent: false, timeout: 1000 }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
+      res.on('error', () => resolve(0));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
+    req.on('error', () => resolve(0));
     req.end();
   });
 }
 
-function acceptsConnections(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+/** The test's loopback, on two free ports. */
+export async function loopbackPlacement(): Promise<ReplicaPlacement> {
+  return { host: '127.0.0.1', port: await freePort(), probePort: await freePort(), wrap: (command, args) => ({ command, args }), probe: probeFromHere };
 }
 
-/** Starts a replica on free ports and resolves once it is ready (rejects, with its output, if it exits or times out first). */
-export async function startReplica(spec: ReplicaSpec): Promise<Replica> {
-  const port = await freePort();
-  const probePort = await freePort();
+/**
+ * Starts a replica and resolves once it is ready — its readiness URL answered 2xx, polled every
+ * 50 ms with a new connection each time, as the kubelet probes (rejects, with its output, if it
+ * exits or times out first).
+ */
+export async function startReplica(spec: ReplicaSpec, placement?: ReplicaPlacement): Promise<Replica> {
+  const { host, port, probePort, wrap, probe } = placement ?? (await loopbackPlacement());
   counter += 1;
   const id = `${spec.name}-${counter}`;
-  const child = spawn(spec.command, spec.args ?? [], {
+  const command = wrap(spec.command, spec.args ?? []);
+  const child = spawn(command.command, command.args, {
     cwd: spec.cwd,
-    env: { ...process.env, ...spec.env, PORT: String(port), PROBE_PORT: String(probePort) },
+    env: { ...process.env, ...spec.env, HOST: host, PORT: String(port), PROBE_PORT: String(probePort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -127,6 +152,7 @@ export async function startReplica(spec: ReplicaSpec): Promise<Replica> {
 
   const replica: Replica = {
     id,
+    host,
     port,
     probePort,
     pid: child.pid ?? -1,
@@ -166,13 +192,8 @@ export async function startReplica(spec: ReplicaSpec): Promise<Replica> {
   };
   const readiness = spec.readiness;
   const isReady = async (): Promise<boolean> => {
-    if (!readiness) return acceptsConnections(port);
-    try {
-      const status = await probeOnce(readiness.port === 'probe' ? probePort : port, readiness.path);
-      return status >= 200 && status < 300;
-    } catch {
-      return false;
-    }
+    const status = readiness ? await probe(host, readiness.port === 'probe' ? probePort : port, readiness.path) : await probe(host, port);
+    return status >= 200 && status < 300;
   };
   for (;;) {
     const ready = await Promise.race([isReady(), exited.then(() => 'exited' as const)]);

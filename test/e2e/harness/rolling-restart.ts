@@ -1,21 +1,29 @@
 /**
  * A rolling restart under load, the way a Deployment with `maxSurge: 1, maxUnavailable: 0` does it:
- * for each replica in turn, start a new one, wait until it is ready, put it behind the load
- * balancer, then terminate the old one (SIGTERM, SIGKILL after the grace period). The next new
- * replica starts while the old one drains, as the ReplicaSet controller does not wait for a
- * terminating pod to be gone.
+ * for each replica in turn, start a new one, wait until it is ready, put it behind the Service,
+ * then terminate the old one (SIGTERM, SIGKILL after the grace period). The next new replica starts
+ * while the old one drains, as the ReplicaSet controller does not wait for a terminating pod to be
+ * gone.
  *
- * How the load balancer learns that the old replica is leaving depends on the model:
- * - `kube-proxy`: it does not look at the replica at all. `endpointLagMs` after SIGTERM (the time
- *   the EndpointSlice change takes to reach every node) it stops sending new connections there;
- *   established connections go on, as conntrack keeps them.
- * - `health-checked`: it checks the replica's readiness URL on its probe port and takes it out
- *   after `fall` failed checks. It is told nothing else.
+ * What sits in front of the replicas depends on the model:
+ * - `kube-proxy`: the kernel, as on a Kubernetes node. A network namespace of the run's own holds
+ *   the replicas (each on its own pod IP), kube-proxy's iptables rules for one ClusterIP Service,
+ *   and the load generator, which sends to the VIP. A replica's endpoint is added once its
+ *   readiness probe passes (polled as the kubelet does) and removed `endpointLagMs` after SIGTERM —
+ *   the time the EndpointSlice change takes to reach kube-proxy — whatever the replica does
+ *   meanwhile: one that dies at once still gets new connections until then, and they are refused.
+ *   Established connections stay on their endpoint after it is removed (conntrack).
+ * - `health-checked`: HAProxy in HTTP mode checks each replica's readiness URL and takes it out
+ *   after `fall` failed checks. It is told nothing else, not even that the process exited.
  *
  * Pass: no request failed, and every old replica exited 0 on its own within the grace period.
  */
-import { startHaproxy, type Haproxy, type HealthCheckOptions, type ServerStat } from './haproxy.js';
-import { FAILURE_KINDS, startLoad, type LoadOptions, type LoadSummary } from './load.js';
+import { DATAPLANE_ADDRESSES, podIp, startKubeProxy, type KubeProxy } from './kube-proxy.js';
+import { startHaproxy, type Haproxy, type HealthCheckOptions } from './haproxy.js';
+import { startAgent, type NamespaceAgent } from './in-namespace.js';
+import type { PortableLoadOptions } from './agent-protocol.js';
+import { FAILURE_KINDS, loadRequestMix, startLoad, type FailureKind, type Load, type LoadSummary, type RequestMix, type RequestSpec } from './load.js';
+import { createNetns, requireDataplane, type Netns } from './netns.js';
 import { startReplica, type Replica, type ReplicaSpec, type Termination } from './replica.js';
 
 export type LoadBalancerModel = 'kube-proxy' | 'health-checked';
@@ -30,9 +38,12 @@ export interface RollingRestartOptions {
   replicas?: number;
   /** Full rolling restarts (every replica replaced once per round). @default 2 */
   rounds?: number;
-  /** The load: everything but where to send it. */
-  load: Omit<LoadOptions, 'host' | 'port'>;
-  /** `kube-proxy`: how long after SIGTERM new connections still reach the old replica, in ms. @default 500 */
+  /**
+   * The load: everything but where to send it. In the kube-proxy model it runs in another process
+   * (inside the namespace), so `requests` must be plain data or a `RequestMix` module.
+   */
+  load: PortableLoadOptions & { requests: RequestSpec[] | RequestMix };
+  /** `kube-proxy`: SIGTERM → endpoint removed from the Service's rules (EndpointSlice propagation), in ms. @default 500 */
   endpointLagMs?: number;
   /** `health-checked`: how HAProxy checks each replica: its `readiness` URL by default, else `/` on the main port. */
   healthCheck?: HealthCheckOptions;
@@ -40,16 +51,37 @@ export interface RollingRestartOptions {
   terminationGraceMs?: number;
   /** Load before the first replacement and after the last, in ms. @default 1000 */
   steadyLoadMs?: number;
-  /** Runs once the first replicas are in rotation, before the load starts (seed data through the balancer). */
-  beforeLoad?: (target: { host: string; port: number }) => Promise<void>;
+  /**
+   * `kube-proxy`: ports of the host's loopback (Postgres, Redis) that replicas reach at the same
+   * port of the namespace's loopback, through a relay. @default []
+   */
+  forwardPorts?: number[];
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
+
+export type TimelineKind = 'started' | 'ready' | 'in-rotation' | 'sigterm' | 'out-of-rotation' | 'exited' | 'load-started' | 'load-stopped' | 'round' | 'note';
 
 export interface TimelineEvent {
   /** Since the run began, in ms. */
   atMs: number;
   event: string;
+  kind: TimelineKind;
+  /** The replica it is about, if any. */
+  replica?: string;
+}
+
+/** One request on the run's clock, with the replica it reached when the model can tell. */
+export interface TimelineRequest {
+  /** When it was sent, since the run began, in ms. */
+  atMs: number;
+  ms: number;
+  request: string;
+  ok: boolean;
+  kind?: FailureKind;
+  fresh: boolean;
+  /** kube-proxy model: the replica conntrack saw its connection go to (also for a refused connection). */
+  replica?: string;
 }
 
 export interface RollingRestartReport {
@@ -66,13 +98,154 @@ export interface RollingRestartReport {
   terminations: Termination[];
   /** The replicas left at the end, terminated after the load stopped. */
   finalTerminations: Termination[];
-  /** Connections HAProxy sent to each replica (sessions), by replica id. */
+  /** Every replica, in the order they started, with the address the balancer sent to. */
+  replicaAddresses: Record<string, string>;
+  /** New connections the balancer sent to each replica (HAProxy sessions; kube-proxy: DNAT rule counters), by replica id. */
   sessionsByReplica: Record<string, number>;
   timeline: TimelineEvent[];
-  /** HAProxy's own log lines (server state changes). */
-  haproxyLog: string[];
+  /** With `load.recordRequests`: every request on the run's clock. */
+  requests: TimelineRequest[];
+  /** The balancer's own record: HAProxy's log lines, or each kube-proxy sync's endpoints. */
+  balancerLog: string[];
+  /** kube-proxy model: the namespace the run used (deleted when the run ends). */
+  netns?: string;
   /** The last output lines of replicas that failed (non-zero exit or killed). */
   failedReplicaOutput: Record<string, string[]>;
+}
+
+/** The front of the Service: how a replica enters and leaves it. */
+interface Front {
+  /** Where clients send the load. */
+  target: { host: string; port: number };
+  start(spec: ReplicaSpec): Promise<Replica>;
+  add(replica: Replica): Promise<void>;
+  /** Resolves when the replica is out (it may already have exited). */
+  remove(replica: Replica, sigtermAt: number): Promise<string>;
+  sessions(): Promise<Record<string, number>>;
+  startLoad(load: RollingRestartOptions['load']): Promise<void>;
+  stopLoad(): Promise<{ summary: LoadSummary; endpointByClientPort: Record<string, string> }>;
+  log: string[];
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The kernel's dataplane in a namespace of the run's own (see the file comment). */
+async function kubeProxyFront(options: RollingRestartOptions, endpointLagMs: number): Promise<Front & { netns: Netns }> {
+  requireDataplane(options.load.recordRequests ? { tools: ['ip', 'iptables', 'iptables-restore', 'iptables-save', 'conntrack'] } : {});
+  const netns = await createNetns();
+  let agent: NamespaceAgent | undefined;
+  try {
+    agent = await startAgent(netns);
+    const proxy: KubeProxy = await startKubeProxy(netns);
+    for (const port of options.forwardPorts ?? []) await agent.forward(port);
+    const target = { host: proxy.service.vip, port: proxy.service.port };
+    const inRules = new Map<string, Replica>();
+    const log: string[] = [];
+    const addressOf = (r: Replica) => `${r.host}:${r.port}`;
+    // One sync at a time, like kube-proxy's sync loop: each writes the whole set.
+    let syncing = Promise.resolve();
+    const sync = () => {
+      const next = syncing.then(async () => {
+        await proxy.sync([...inRules.values()].map((r) => ({ ip: r.host, port: r.port })));
+        log.push(`${new Date().toISOString()} endpoints: ${proxy.endpoints.join(' ') || '(none)'}`);
+      });
+      syncing = next.catch(() => {});
+      return next;
+    };
+    let pods = 0;
+    const a = agent;
+    return {
+      netns,
+      target,
+      log,
+      async start(spec) {
+        const n = (pods += 1);
+        const ip = podIp(n);
+        await netns.addAddress(ip);
+        // Ports unique in the namespace too, so a replica that binds every address still has its own.
+        return startReplica(spec, { host: ip, port: 8000 + n, probePort: 9000 + n, wrap: netns.wrap, probe: (host, port, path) => a.probe(host, port, path) });
+      },
+      async add(replica) {
+        inRules.set(replica.id, replica);
+        await sync();
+      },
+      async remove(replica, sigtermAt) {
+        // The endpoints controller and kube-proxy act on the pod's deletion, not on its process:
+        // the endpoint leaves `endpointLagMs` after SIGTERM, even if the process is long gone.
+        await sleep(Math.max(0, sigtermAt + endpointLagMs - performance.now()));
+        inRules.delete(replica.id);
+        await sync();
+        return `endpoint ${addressOf(replica)} removed from the Service's rules${replica.hasExited ? ' (the process had already exited)' : '; established connections stay (conntrack)'}`;
+      },
+      async sessions() {
+        return proxy.connections();
+      },
+      async startLoad(load) {
+        const { requests, ...rest } = load;
+        const attribute = Boolean(load.recordRequests);
+        // Fixed client ports, below the ephemeral range and away from the replicas' ports, so each
+        // connection (a refused one too) can be matched to conntrack's record of it.
+        await a.startLoad(target, requests, attribute ? { ...rest, localPorts: { from: 20_000, to: 32_000 } } : rest, attribute);
+      },
+      stopLoad: () => a.stopLoad(),
+      async close() {
+        await agent?.stop();
+        await netns.delete();
+      },
+    };
+  } catch (error) {
+    await agent?.stop().catch(() => {});
+    await netns.delete().catch(() => {});
+    throw error;
+  }
+}
+
+/** HAProxy in HTTP mode, checking each replica's readiness. */
+async function healthCheckedFront(options: RollingRestartOptions): Promise<Front> {
+  const readiness = options.replica.readiness;
+  const checkPath = options.healthCheck?.path ?? readiness?.path ?? '/';
+  const haproxy: Haproxy = await startHaproxy({ healthCheck: { ...options.healthCheck, path: checkPath } });
+  const serverName = (r: Replica) => r.id.replace(/[^A-Za-z0-9_-]/g, '_');
+  const sessions: Record<string, number> = {};
+  const record = async () => {
+    for (const stat of await haproxy.servers()) sessions[stat.name] = Math.max(sessions[stat.name] ?? 0, stat.total);
+  };
+  let load: Load | undefined;
+  const graceMs = options.terminationGraceMs ?? 30_000;
+  return {
+    target: { host: '127.0.0.1', port: haproxy.port },
+    log: haproxy.log,
+    start: (spec) => startReplica(spec),
+    async add(replica) {
+      await haproxy.addServer(serverName(replica), { port: replica.port, checkPort: readiness?.port === 'probe' ? replica.probePort : replica.port });
+      await haproxy.waitForServer(serverName(replica), (stat) => stat.status === 'UP');
+    },
+    async remove(replica) {
+      // HAProxy learns of the termination only from its checks: the replica is out when they say DOWN.
+      const stat = await haproxy.waitForServer(serverName(replica), (s) => s.status.startsWith('DOWN'), graceMs + 5000);
+      await record();
+      const deleted = await haproxy.removeServer(serverName(replica));
+      return `marked DOWN by HAProxy's readiness check (${stat.check})${deleted ? '' : '; HAProxy still held connections, left in maintenance'}`;
+    },
+    async sessions() {
+      await record();
+      return { ...sessions };
+    },
+    async startLoad(options_) {
+      const { requests, ...rest } = options_;
+      const target = { host: '127.0.0.1', port: haproxy.port };
+      load = startLoad({ ...rest, ...target, requests: Array.isArray(requests) ? requests : await loadRequestMix(requests, target) });
+    },
+    async stopLoad() {
+      if (!load) throw new Error('no load is running');
+      return { summary: await load.stop(), endpointByClientPort: {} };
+    },
+    async close() {
+      await load?.stop();
+      await haproxy.stop();
+    },
+  };
 }
 
 export async function runRollingRestart(options: RollingRestartOptions): Promise<RollingRestartReport> {
@@ -84,86 +257,51 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
   const say = options.log ?? (() => {});
   const begun = performance.now();
   const timeline: TimelineEvent[] = [];
-  const mark = (event: string) => {
-    timeline.push({ atMs: Math.round(performance.now() - begun), event });
-    say(event);
+  const mark = (kind: TimelineKind, event: string, replica?: Replica) => {
+    timeline.push({ atMs: Math.round(performance.now() - begun), event: replica ? `${replica.id} ${event}` : event, kind, ...(replica ? { replica: replica.id } : {}) });
+    say(replica ? `${replica.id} ${event}` : event);
   };
-  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-  const sessions: Record<string, number> = {};
   const failedOutput: Record<string, string[]> = {};
   const all: Replica[] = [];
-
-  // The balancer checks what the replica offers: its readiness URL, or `/` on the main port.
-  const readiness = options.replica.readiness;
-  const checkPath = options.healthCheck?.path ?? readiness?.path ?? '/';
-  const checkPortOf = (r: Replica) => (readiness?.port === 'probe' ? r.probePort : r.port);
-  const haproxy: Haproxy = await startHaproxy(
-    options.model === 'kube-proxy' ? { mode: 'tcp' } : { mode: 'http', healthCheck: { ...options.healthCheck, path: checkPath } },
-  );
-  const serverName = (r: Replica) => r.id.replace(/[^A-Za-z0-9_-]/g, '_');
-
-  async function recordSessions(): Promise<void> {
-    for (const stat of await haproxy.servers()) sessions[stat.name] = Math.max(sessions[stat.name] ?? 0, stat.total);
-  }
-
-  const isInRotation = (stat: ServerStat) => (options.model === 'kube-proxy' ? stat.status === 'no check' : stat.status === 'UP');
+  const front: Front & { netns?: Netns } = options.model === 'kube-proxy' ? await kubeProxyFront(options, endpointLagMs) : await healthCheckedFront(options);
+  const netns = front.netns?.name;
+  const addresses: Record<string, string> = {};
 
   async function bringUp(): Promise<Replica> {
-    const replica = await startReplica(options.replica);
+    const replica = await front.start(options.replica);
     all.push(replica);
-    mark(`${replica.id} ready (port ${replica.port}, probes ${replica.probePort})`);
-    await haproxy.addServer(serverName(replica), { port: replica.port, checkPort: checkPortOf(replica) });
-    await haproxy.waitForServer(serverName(replica), isInRotation);
-    mark(`${replica.id} in rotation`);
+    addresses[replica.id] = `${replica.host}:${replica.port}`;
+    mark('ready', `ready (${replica.host}:${replica.port}, probes on ${replica.probePort})`, replica);
+    await front.add(replica);
+    mark('in-rotation', options.model === 'kube-proxy' ? 'endpoint added to the Service' : 'in rotation (HAProxy check passed)', replica);
     return replica;
   }
 
   async function retire(replica: Replica): Promise<Termination> {
-    const name = serverName(replica);
-    mark(`${replica.id} SIGTERM`);
-    const termination = replica.terminate({ graceMs });
-    if (options.model === 'kube-proxy') {
-      // The endpoint change reaches kube-proxy a moment later; until then new connections still arrive.
-      void sleep(endpointLagMs)
-        .then(async () => {
-          if (replica.hasExited) return;
-          await haproxy.setState(name, 'drain');
-          mark(`${replica.id} out of rotation (HAProxy drain: established connections continue)`);
-        })
-        .catch((error: unknown) => mark(`${replica.id}: could not take it out of rotation: ${String(error)}`));
-    } else {
-      // Only observed, for the timeline: HAProxy acts on its own checks.
-      void (async () => {
-        while (!replica.hasExited) {
-          const stat = (await haproxy.servers()).find((s) => s.name === name);
-          if (stat?.status.startsWith('DOWN')) {
-            mark(`${replica.id} marked DOWN by HAProxy's readiness check (${stat.check})`);
-            return;
-          }
-          await sleep(25);
-        }
-      })().catch(() => {});
-    }
-    const result = await termination;
-    mark(`${replica.id} exited: code ${result.code}${result.signal ? `, signal ${result.signal}` : ''} after ${Math.round(result.elapsedMs)} ms${result.killed ? ' (SIGKILLed at the end of the grace period)' : ''}`);
-    if (result.code !== 0 || result.killed) failedOutput[replica.id] = [...replica.output];
-    await recordSessions();
-    if (!(await haproxy.removeServer(name))) mark(`${replica.id}: HAProxy still held connections; left in maintenance`);
+    const sigtermAt = performance.now();
+    mark('sigterm', 'SIGTERM', replica);
+    const termination = replica.terminate({ graceMs }).then((result) => {
+      mark('exited', `exited: code ${result.code}${result.signal ? `, signal ${result.signal}` : ''} after ${Math.round(result.elapsedMs)} ms${result.killed ? ' (SIGKILLed at the end of the grace period)' : ''}`, replica);
+      if (result.code !== 0 || result.killed) failedOutput[replica.id] = [...replica.output];
+      return result;
+    });
+    // Removal runs on the balancer's own schedule, not on the process's exit.
+    const removal = front.remove(replica, sigtermAt).then((how) => mark('out-of-rotation', how, replica));
+    const [result] = await Promise.all([termination, removal]);
     return result;
   }
 
-  let load: ReturnType<typeof startLoad> | undefined;
+  let loadRunning = false;
   try {
     let current = await Promise.all(Array.from({ length: replicaCount }, () => bringUp()));
-    await options.beforeLoad?.({ host: '127.0.0.1', port: haproxy.port });
-    load = startLoad({ ...options.load, port: haproxy.port });
-    const loadStartedAtMs = Math.round(performance.now() - begun);
-    mark(`load started (${options.load.ratePerSecond ?? 'default'} req/s)`);
+    await front.startLoad(options.load);
+    loadRunning = true;
+    mark('load-started', `load started (${options.load.ratePerSecond ?? 'default'} req/s)`);
     await sleep(steadyMs);
 
     const terminations: Promise<Termination>[] = [];
     for (let round = 1; round <= rounds; round += 1) {
-      mark(`round ${round} of ${rounds}`);
+      mark('round', `round ${round} of ${rounds}`);
       const next: Replica[] = [];
       for (const old of current) {
         next.push(await bringUp());
@@ -172,37 +310,54 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
         retired.catch(() => {});
         terminations.push(retired);
       }
-      // The round ends when its old replicas are gone, so at most one round drains at a time.
+      // The round ends when its old replicas are gone and out of the rules, so at most one round drains at a time.
       await Promise.all(terminations);
       current = next;
     }
     await sleep(steadyMs);
-    const summary = await load.stop();
-    mark(`load stopped: ${summary.sent} sent, ${summary.failed} failed`);
-    await recordSessions();
+    const { summary, endpointByClientPort } = await front.stopLoad();
+    loadRunning = false;
+    mark('load-stopped', `load stopped: ${summary.sent} sent, ${summary.failed} failed`);
+    const sessions = await front.sessions();
     const finals = await Promise.all(current.map((r) => r.terminate({ graceMs }).then((t) => {
       if (t.code !== 0 || t.killed) failedOutput[r.id] = [...r.output];
       return t;
     })));
+
+    const loadStartedAtMs = summary.startedAtEpochMs - (performance.timeOrigin + begun);
+    const replicaAt = new Map(Object.entries(addresses).map(([id, address]) => [address, id]));
+    const requests = summary.records.map((r): TimelineRequest => {
+      const endpoint = r.localPort === undefined ? undefined : endpointByClientPort[String(r.localPort)];
+      const replica = endpoint === undefined ? undefined : replicaAt.get(endpoint);
+      return { atMs: r.atMs + loadStartedAtMs, ms: r.ms, request: r.request, ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), fresh: r.fresh, ...(replica ? { replica } : {}) };
+    });
+    const sessionsByReplica: Record<string, number> = {};
+    for (const r of all) {
+      const key = options.model === 'kube-proxy' ? addresses[r.id]! : r.id.replace(/[^A-Za-z0-9_-]/g, '_');
+      sessionsByReplica[r.id] = sessions[key] ?? 0;
+    }
     return {
       label: options.label,
       model: options.model,
       replicas: replicaCount,
       rounds,
       durationMs: performance.now() - begun,
-      load: summary,
-      loadStartedAtMs,
+      load: { ...summary, records: [] },
+      loadStartedAtMs: Math.round(loadStartedAtMs),
       terminations: await Promise.all(terminations),
       finalTerminations: finals,
-      sessionsByReplica: sessions,
+      replicaAddresses: addresses,
+      sessionsByReplica,
       timeline,
-      haproxyLog: [...haproxy.log],
+      requests,
+      balancerLog: [...front.log],
+      ...(netns ? { netns } : {}),
       failedReplicaOutput: failedOutput,
     };
   } finally {
-    await load?.stop();
+    if (loadRunning) await front.stopLoad().catch(() => {});
     await Promise.all(all.map((r) => r.kill()));
-    await haproxy.stop();
+    await front.close();
   }
 }
 
@@ -227,9 +382,15 @@ export function formatReport(report: RollingRestartReport, options: { timeline?:
     `  latency: p50 ${ms(load.latencyMs.p50)}, p90 ${ms(load.latencyMs.p90)}, p99 ${ms(load.latencyMs.p99)}, max ${ms(load.latencyMs.max)}`,
     `  old replicas: ${exits.length} terminated under load, ${[...codes].map(([k, n]) => `${k} ×${n}`).join(', ')}; SIGTERM→exit ${ms(Math.min(...elapsed))}–${ms(Math.max(...elapsed))}`,
   ];
+  const attributed = report.requests.filter((r) => !r.ok);
+  if (attributed.length > 0) {
+    const byReplica = new Map<string, number>();
+    for (const r of attributed) byReplica.set(r.replica ?? 'unknown', (byReplica.get(r.replica ?? 'unknown') ?? 0) + 1);
+    lines.push(`  failures by replica: ${[...byReplica].map(([id, n]) => `${id} ${n}`).join(', ')}`);
+  }
   if (load.samples.length > 0) {
     // Times on the timeline's clock (since the run began), so a failure lines up with the SIGTERM before it.
-    lines.push(`  first failures: ${load.samples.slice(0, 5).map((s) => `${s.atMs + report.loadStartedAtMs} ms ${s.kind} ${s.detail} (${s.request}${s.fresh ? ', fresh' : s.reusedSocket ? ', reused socket' : ''})`).join('; ')}`);
+    lines.push(`  first failures: ${load.samples.slice(0, 5).map((s) => `${Math.round(s.atMs + report.loadStartedAtMs)} ms ${s.kind} ${s.detail} (${s.request}${s.fresh ? ', fresh' : s.reusedSocket ? ', reused socket' : ''})`).join('; ')}`);
   }
   if (options.timeline) lines.push('  timeline:', ...report.timeline.map((e) => `    ${String(e.atMs).padStart(6)} ms  ${e.event}`));
   return lines.join('\n');
