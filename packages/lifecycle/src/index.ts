@@ -15,6 +15,7 @@ export type {
   CheckOptions,
   ExitCodes,
   ExitFunction,
+  ForeignSignalHandlers,
   HookOptions,
   LifecycleOptions,
   LivenessOptions,

@@ -28,7 +28,7 @@ import type { ProbeListener } from './probe-server.js';
 import { createProbeListener, startHeartbeat } from './probes/index.js';
 import { answerProbe, type ProbeAnswer, type ProbeRequest } from './probe-responses.js';
 import { errorMessage } from './redact.js';
-import { installCrashHandlers, installSignalHandlers, type CrashOrigin, type Uninstall } from './signals.js';
+import { handleForeignListeners, installCrashHandlers, installSignalHandlers, type CrashOrigin, type Uninstall } from './signals.js';
 import { canTransition, HealthSnapshot, type LifecycleState } from './state.js';
 import { runWithTimeout, sleep, type AbortableTask } from './timeout.js';
 import type { WarmupFunction } from './warmup.js';
@@ -167,6 +167,8 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   // A listen error the start server emitted before start() came to wait for it.
   let earlyListenError: Error | undefined;
   let holdWaiters: Array<() => void> = [];
+  // Foreign signal listeners taken at start() (foreignSignalHandlers: 'defer'), run after the hooks.
+  let runForeign: ((signal: NodeJS.Signals, timeoutMs: number) => Promise<void>) | undefined;
   const deadlines = new Set<NodeJS.Timeout>();
 
   // --- events and state ------------------------------------------------------------------------
@@ -251,6 +253,10 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     // Upgraded connections (WebSocket…) stayed open so holds and hooks could say goodbye on them.
     await drain.closeUpgraded();
     for (const runner of checks.values()) runner.stop();
+    // Last, so that telemetry (an OpenTelemetry SDK's shutdown flushes it) covers the whole drain.
+    // They get the signal that began the shutdown, or the one the orchestrator would have sent.
+    // Not after a deadline already ended the shutdown: that exit has happened.
+    if (runForeign && config.signals && !finished) await runForeign(signalled ?? config.signals[0]!, config.hooks.timeoutMs);
   }
 
   /** Cuts what is left and leaves with `kind` when `ms` passes first. The timer is ref'd: it must fire even if nothing else holds the loop. */
@@ -534,8 +540,13 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       );
     }
     started = true;
-    if (config.signals) uninstalls.push(installSignalHandlers(config.signals, onSignal));
-    else warnNoSignalHandlers();
+    if (config.signals) {
+      uninstalls.push(installSignalHandlers(config.signals, onSignal));
+      // After podkit's own listeners are in, so the signal is never left without one.
+      const foreign = handleForeignListeners(config.signals, config.foreignSignalHandlers, logger);
+      runForeign = foreign.run;
+      uninstalls.push(foreign.restore);
+    } else warnNoSignalHandlers();
     if (config.handleCrashes) uninstalls.push(installCrashHandlers(onCrash));
     warnIfBudgetDoesNotFit();
     // Followed (and closed by a shutdown) from now on, not only once its turn to open comes: a

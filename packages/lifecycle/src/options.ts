@@ -101,6 +101,9 @@ export interface ExitCodes {
 
 export type OpenMainPort = 'before-warmup' | 'after-warmup';
 
+/** What `start()` does with SIGTERM/SIGINT listeners podkit did not add. */
+export type ForeignSignalHandlers = 'warn' | 'defer' | 'leave';
+
 /** Called instead of `process.exit` (tests, embedding); it must not return to podkit expecting more work. */
 export type ExitFunction = (code: number, reason: string) => void;
 
@@ -131,6 +134,16 @@ export interface LifecycleOptions {
    * @default ['SIGTERM', 'SIGINT']
    */
   signals?: NodeJS.Signals[] | false;
+  /**
+   * Listeners for `signals` that something else added before `start()` (OpenTelemetry's
+   * auto-instrumentation adds a SIGTERM listener that shuts its SDK down). They would run when the
+   * signal arrives, at the start of the drain, so telemetry of the requests served during the drain
+   * is lost. `'warn'`: leave them and log one warning; `'defer'`: remove them at `start()` and call
+   * them after the shutdown hooks, before the exit, each awaited within `hooks.timeoutMs` (telemetry
+   * is flushed last); `'leave'`: leave them, silently.
+   * @default 'warn'
+   */
+  foreignSignalHandlers?: ForeignSignalHandlers;
   /** Exit 70 after a fast drain on an uncaught exception or unhandled rejection. @default true */
   handleCrashes?: boolean;
   /** When the main port opens. Readiness stays false until warmup finishes either way. @default 'before-warmup' */
@@ -198,6 +211,7 @@ export interface ResolvedOptions {
   crashTimeoutMs: number;
   /** `false`: the user opted out of signal handling. Never empty. */
   signals: NodeJS.Signals[] | false;
+  foreignSignalHandlers: ForeignSignalHandlers;
   handleCrashes: boolean;
   openMainPort: OpenMainPort;
   listenTimeoutMs: number;
@@ -231,6 +245,7 @@ export const DEFAULTS = {
   shutdownTimeoutMs: 25_000,
   crashTimeoutMs: 5000,
   signals: ['SIGTERM', 'SIGINT'] as NodeJS.Signals[],
+  foreignSignalHandlers: 'warn' as ForeignSignalHandlers,
   handleCrashes: true,
   openMainPort: 'before-warmup' as OpenMainPort,
   listenTimeoutMs: 10_000,
@@ -456,7 +471,7 @@ function resolveLiveness(value: unknown): Required<LivenessOptions> {
 }
 
 const TOP_LEVEL_KEYS = [
-  'probes', 'drainDelayMs', 'shutdownTimeoutMs', 'crashTimeoutMs', 'signals', 'handleCrashes', 'openMainPort', 'listenTimeoutMs', 'checks',
+  'probes', 'drainDelayMs', 'shutdownTimeoutMs', 'crashTimeoutMs', 'signals', 'foreignSignalHandlers', 'handleCrashes', 'openMainPort', 'listenTimeoutMs', 'checks',
   'warmup', 'hooks', 'liveness', 'exitCodes', 'terminationMessagePath', 'terminationGracePeriodSeconds', 'logger', 'exit',
 ] as const satisfies readonly (keyof LifecycleOptions)[];
 
@@ -489,6 +504,10 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
     );
   }
 
+  const fsh = o.foreignSignalHandlers;
+  if (fsh !== undefined && fsh !== 'warn' && fsh !== 'defer' && fsh !== 'leave') {
+    throw new InvalidOptionError('foreignSignalHandlers', fsh, '"warn", "defer" or "leave"');
+  }
   if (o.openMainPort !== undefined && o.openMainPort !== 'before-warmup' && o.openMainPort !== 'after-warmup') {
     throw new InvalidOptionError('openMainPort', o.openMainPort, '"before-warmup" or "after-warmup"');
   }
@@ -509,6 +528,7 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
     shutdownTimeoutMs,
     crashTimeoutMs: durationMs('crashTimeoutMs', o.crashTimeoutMs, DEFAULTS.crashTimeoutMs, { min: 1 }),
     signals,
+    foreignSignalHandlers: (fsh as ForeignSignalHandlers | undefined) ?? DEFAULTS.foreignSignalHandlers,
     handleCrashes: bool('handleCrashes', o.handleCrashes, DEFAULTS.handleCrashes),
     openMainPort: (o.openMainPort as OpenMainPort | undefined) ?? DEFAULTS.openMainPort,
     listenTimeoutMs: durationMs('listenTimeoutMs', o.listenTimeoutMs, DEFAULTS.listenTimeoutMs, { min: 1 }),
