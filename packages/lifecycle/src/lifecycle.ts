@@ -13,11 +13,9 @@ import { Server as NetServer, type AddressInfo } from 'node:net';
 import { CheckRunner, type CheckEvent, type CheckFunction } from './check-runner.js';
 import { RequestDrain, type MainServer } from './drain.js';
 import { InvalidOptionError, PodkitError } from './errors.js';
-import { exitCodeFor, writeTerminationMessage, type ExitKind } from './exit-codes.js';
+import { exitCodeFor, writeTerminationMessage, type ExitKind } from './exit.js';
+import { resolveCheckOptions, resolveOptions, resolveTimeoutOptions } from './resolve-options.js';
 import {
-  resolveCheckOptions,
-  resolveOptions,
-  resolveTimeoutOptions,
   type CheckOptions,
   type HookOptions,
   type LifecycleOptions,
