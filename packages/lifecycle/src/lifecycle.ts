@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
-import { CheckRunner, type CheckEvent, type CheckFunction } from './check-runner.js';
+import { CheckRunner, type CheckEvent, type CheckFunction } from './checks/runner.js';
 import { RequestDrain, type MainServer } from './drain.js';
 import { InvalidOptionError, PodkitError } from './errors.js';
 import { exitCodeFor, writeTerminationMessage, type ExitKind } from './exit.js';
@@ -27,7 +27,7 @@ import { createProbeListener, startHeartbeat } from './probes/index.js';
 import { answerProbe, type ProbeAnswer, type ProbeRequest } from './probe-responses.js';
 import { errorMessage } from './redact.js';
 import { installCrashHandlers, installSignalHandlers, type CrashOrigin, type Uninstall } from './signals.js';
-import { canTransition, HealthSnapshot, type LifecycleState } from './state.js';
+import { HealthSnapshot, type LifecycleState } from './state.js';
 import { runWithTimeout, sleep, type AbortableTask } from './timeout.js';
 import type { WarmupFunction } from './warmup.js';
 
@@ -181,8 +181,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
 
   function transition(to: LifecycleState, reason: string): boolean {
     const from = snapshot.state;
-    if (!canTransition(from, to)) return false;
-    snapshot.state = to;
+    if (!snapshot.transition(to)) return false;
     const log = to === 'failed' ? logger.error : logger.info;
     log.call(logger, { event: 'state', from, to, reason }, `podkit ${to}`);
     emit('state', { from, to, reason });
@@ -602,7 +601,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     ]);
     clearTimeout(refreshCap);
     if (shutdown) return mainServer;
-    snapshot.warmedUp = true;
+    snapshot.markWarmedUp();
     transition('ready', 'warmup finished');
     return mainServer;
   }
