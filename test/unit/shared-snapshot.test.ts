@@ -46,16 +46,19 @@ describe('the snapshot in shared memory', () => {
     const { snapshot, view, catchUp, close } = linked();
     const db = snapshot.addCheck('db', true);
     catchUp();
-    snapshot.state = 'ready';
-    snapshot.warmedUp = true;
-    snapshot.inFlight += 3;
-    db.status = 'failing';
-    db.runs += 1;
-    db.failures += 1;
-    db.consecutiveFailures = 4;
-    db.lastDurationMs = 12.3456789;
-    db.lastRunAt = 1_700_000_000_123;
-    db.lastErrorKind = 'ECONNREFUSED';
+    snapshot.transition('warming');
+    snapshot.transition('ready');
+    snapshot.markWarmedUp();
+    snapshot.addInFlight(3);
+    snapshot.setCheckVerdict('db', {
+      status: 'failing',
+      runs: db.runs + 1,
+      failures: db.failures + 1,
+      consecutiveFailures: 4,
+      lastDurationMs: 12.3456789,
+      lastRunAt: 1_700_000_000_123,
+      lastErrorKind: 'ECONNREFUSED',
+    });
     catchUp();
     const seen = view.checks.get('db')!;
     expect([view.state, view.warmedUp, view.inFlight]).toEqual(['ready', true, 3]);
@@ -65,7 +68,7 @@ describe('the snapshot in shared memory', () => {
     // Kept to the microsecond, as the check runner rounds it: the same number prints on both sides.
     expect(seen.lastDurationMs).toBe(12.346);
     expect(db.lastDurationMs).toBe(12.346);
-    snapshot.state = 'draining';
+    snapshot.transition('draining');
     expect(isReady(view)).toBe(false);
     close();
   });
@@ -75,14 +78,16 @@ describe('the snapshot in shared memory', () => {
     const db = snapshot.addCheck('db', true);
     const cache = snapshot.addCheck('cache', false);
     for (const state of ['warming', 'ready', 'draining', 'failed'] as const) {
-      snapshot.state = state;
-      snapshot.warmedUp = state !== 'warming';
-      db.status = state === 'ready' ? 'ok' : 'failing';
-      db.lastDurationMs = 1.5;
-      db.lastRunAt = 1_700_000_000_000;
-      db.lastErrorKind = 'timeout';
-      db.lastErrorMessage = 'check "db" timed out after 1000 ms';
-      cache.status = 'failing';
+      snapshot.transition(state);
+      if (state !== 'warming') snapshot.markWarmedUp();
+      snapshot.setCheckVerdict(db.name, {
+        status: state === 'ready' ? 'ok' : 'failing',
+        lastDurationMs: 1.5,
+        lastRunAt: 1_700_000_000_000,
+        lastErrorKind: 'timeout',
+        lastErrorMessage: 'check "db" timed out after 1000 ms',
+      });
+      snapshot.setCheckVerdict(cache.name, { status: 'failing' });
       catchUp();
       expect(everyAnswer(view)).toEqual(everyAnswer(snapshot));
     }
@@ -91,8 +96,9 @@ describe('the snapshot in shared memory', () => {
 
   it('judges a heartbeat older than heartbeatTimeoutMs as a stalled loop: liveness and readiness fail and say why, startup stays', () => {
     const snapshot = new HealthSnapshot(liveness);
-    snapshot.state = 'ready';
-    snapshot.warmedUp = true;
+    snapshot.transition('warming');
+    snapshot.transition('ready');
+    snapshot.markWarmedUp();
     snapshot.beat();
     expect([isAlive(snapshot), isReady(snapshot)]).toEqual([true, true]);
     snapshot.beat(monotonicNs() - 1_500_000_000n);
@@ -124,7 +130,7 @@ describe('the snapshot in shared memory', () => {
       });
     try {
       expect(await ask()).toBe(0);
-      snapshot.state = 'draining';
+      snapshot.transition('draining');
       expect(await ask()).toBe(3);
     } finally {
       await worker.terminate();

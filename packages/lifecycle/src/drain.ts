@@ -107,7 +107,7 @@ export class RequestDrain {
     const state = this.addSocket(socket);
     state.responses.push(res);
     state.served += 1;
-    this.snapshot.inFlight += 1;
+    this.snapshot.addInFlight(1);
     if (this.draining) this.closeAfterResponse(res);
     // 'close' fires once per response; `on` spares the wrapper `once` allocates.
     res.on('close', () => this.release(socket, state, res));
@@ -200,7 +200,7 @@ export class RequestDrain {
     socket.once('close', () => {
       // Responses still counted here never will close on their own: release them with the socket.
       if (created.responses.length > 0) {
-        this.snapshot.inFlight -= created.responses.length;
+        this.snapshot.addInFlight(-created.responses.length);
         created.responses.length = 0;
       }
       // A handshaking socket's record may have moved to its TLS socket: only remove our own.
@@ -236,7 +236,7 @@ export class RequestDrain {
     // Released already, with its socket.
     if (index === -1) return;
     state.responses.splice(index, 1);
-    this.snapshot.inFlight -= 1;
+    this.snapshot.addInFlight(-1);
     if (this.closing) {
       state.idleAt = Date.now();
       state.bytesReadWhenIdle = socket.bytesRead;

@@ -13,7 +13,7 @@ import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { MainServer } from './drain.js';
 import { InvalidOptionError, PodkitError } from './errors.js';
-import { knownKeys, plainObject, positiveInteger } from './options.js';
+import { knownKeys, plainObject, positiveInteger } from './validate.js';
 
 /** An accepted status: one code (`204`) or an inclusive range (`[200, 299]`). */
 export type ExpectStatus = number | readonly [min: number, max: number];

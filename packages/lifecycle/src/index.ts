@@ -24,7 +24,7 @@ export type {
   ProbeThread,
   WarmupOptions,
 } from './options.js';
-export type { CheckEvent, CheckFunction } from './check-runner.js';
+export type { CheckEvent, CheckFunction } from './checks/runner.js';
 export { retry, RETRY_DEFAULTS } from './warmup.js';
 export type { RetryOptions, WarmupFunction } from './warmup.js';
 export { answerProbe, isProbePath } from './probe-responses.js';

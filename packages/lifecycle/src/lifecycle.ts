@@ -10,14 +10,16 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
-import { CheckRunner, type CheckEvent, type CheckFunction } from './check-runner.js';
+import { CheckRunner, type CheckEvent, type CheckFunction } from './checks/runner.js';
 import { RequestDrain, type MainServer } from './drain.js';
 import { InvalidOptionError, PodkitError } from './errors.js';
-import { exitCodeFor, writeTerminationMessage, type ExitKind } from './exit-codes.js';
+import { createExit, type ExitKind, type ExitResult } from './exit.js';
+import { createEmitter, type LifecycleEvents } from './events.js';
+import { createHolds } from './holds.js';
+import { runStep, stepFailure } from './steps.js';
+import { assertFunction, assertName } from './validate.js';
+import { resolveCheckOptions, resolveOptions, resolveTimeoutOptions } from './resolve-options.js';
 import {
-  resolveCheckOptions,
-  resolveOptions,
-  resolveTimeoutOptions,
   type CheckOptions,
   type HookOptions,
   type LifecycleOptions,
@@ -29,7 +31,7 @@ import { createProbeListener, startHeartbeat } from './probes/index.js';
 import { answerProbe, type ProbeAnswer, type ProbeRequest } from './probe-responses.js';
 import { errorMessage } from './redact.js';
 import { handleForeignListeners, installCrashHandlers, installSignalHandlers, type CrashOrigin, type Uninstall } from './signals.js';
-import { canTransition, HealthSnapshot, type LifecycleState } from './state.js';
+import { HealthSnapshot, type LifecycleState } from './state.js';
 import { runWithTimeout, sleep, type AbortableTask } from './timeout.js';
 import type { WarmupFunction } from './warmup.js';
 
@@ -46,36 +48,9 @@ export interface AttachedApp {
   listen?: () => Promise<unknown>;
 }
 
-export interface StateChange {
-  from: LifecycleState;
-  to: LifecycleState;
-  reason: string;
-}
+export type { ExitEvent, LifecycleEvents, StateChange, StepEvent } from './events.js';
 
-export interface StepEvent {
-  name: string;
-  ok: boolean;
-  durationMs: number;
-  error?: unknown;
-}
-
-export interface ExitEvent {
-  code: number;
-  kind: ExitKind;
-  reason: string;
-}
-
-export interface LifecycleEvents {
-  state: StateChange;
-  check: CheckEvent;
-  warmup: StepEvent;
-  hook: StepEvent;
-  exit: ExitEvent;
-}
-
-export interface ShutdownResult extends ExitEvent {}
-
-const EVENT_NAMES: readonly (keyof LifecycleEvents)[] = ['state', 'check', 'warmup', 'hook', 'exit'];
+export type ShutdownResult = ExitResult;
 
 /** How long the ready transition waits for checks to refresh their verdicts after warmup, in ms. */
 const READY_REFRESH_WAIT_MS = 1000;
@@ -131,17 +106,21 @@ interface Named<F, O> {
   options: O;
 }
 
+function assertUnique(kind: string, name: string, taken: boolean): void {
+  if (taken) throw new PodkitError('ERR_PODKIT_DUPLICATE_NAME', `A ${kind} named "${name}" is already registered.`);
+}
+
 /** Creates a lifecycle. Validates every option now; nothing listens and no timer runs until `start()`. */
 export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   const config: ResolvedOptions = resolveOptions(options);
   const { logger } = config;
   const snapshot = new HealthSnapshot(config.liveness);
   const drain = new RequestDrain(snapshot);
-  const listeners = new Map<keyof LifecycleEvents, Set<(payload: never) => void>>();
+  const { emit, on } = createEmitter(logger);
   const checks = new Map<string, CheckRunner>();
   const warmups: Named<WarmupFunction, { timeoutMs: number }>[] = [];
   const hooks: Named<ShutdownHook, { timeoutMs: number }>[] = [];
-  const holds = new Map<symbol, string>();
+  const holds = createHolds(logger);
   const attached = new WeakMap<object, AttachedApp>();
   const stopController = new AbortController();
   // Aborts warmup tasks when a signal arrives before the service is ready.
@@ -155,7 +134,6 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   let started = false;
   let shutdown: Promise<ShutdownResult> | undefined;
   let resolveShutdown: ((result: ShutdownResult) => void) | undefined;
-  let finished: ShutdownResult | undefined;
   let crashed: { reason: string } | undefined;
   // Why a failed start is leaving (exit 75): like a crash's, this reason outlives any signal.
   let failedStart: { reason: string } | undefined;
@@ -166,81 +144,40 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   let startServer: MainServer | undefined;
   // A listen error the start server emitted before start() came to wait for it.
   let earlyListenError: Error | undefined;
-  let holdWaiters: Array<() => void> = [];
   // Foreign signal listeners taken at start() (foreignSignalHandlers: 'defer'), run after the hooks.
   let runForeign: ((signal: NodeJS.Signals, timeoutMs: number) => Promise<void>) | undefined;
   const deadlines = new Set<NodeJS.Timeout>();
 
   // --- events and state ------------------------------------------------------------------------
 
-  function emit<E extends keyof LifecycleEvents>(event: E, payload: LifecycleEvents[E]): void {
-    for (const listener of listeners.get(event) ?? []) {
-      try {
-        (listener as (p: LifecycleEvents[E]) => void)(payload);
-      } catch (error) {
-        logger.error({ event, error }, `a "${event}" listener threw`);
-      }
-    }
-  }
-
   function transition(to: LifecycleState, reason: string): boolean {
     const from = snapshot.state;
-    if (!canTransition(from, to)) return false;
-    snapshot.state = to;
+    if (!snapshot.transition(to)) return false;
     const log = to === 'failed' ? logger.error : logger.info;
     log.call(logger, { event: 'state', from, to, reason }, `podkit ${to}`);
     emit('state', { from, to, reason });
     return true;
   }
 
-  function assertName(kind: string, name: unknown, taken: boolean): asserts name is string {
-    if (typeof name !== 'string' || name.trim() === '' || /[\s/]/.test(name)) {
-      throw new InvalidOptionError(`${kind} name`, name, 'a non-empty name without spaces or slashes');
-    }
-    if (taken) throw new PodkitError('ERR_PODKIT_DUPLICATE_NAME', `A ${kind} named "${name}" is already registered.`);
-  }
-
-  function assertFunction(kind: string, fn: unknown): void {
-    if (typeof fn !== 'function') throw new InvalidOptionError(kind, fn, 'a function');
-  }
-
   // --- the exit ----------------------------------------------------------------------------------
 
-  /** Leaves exactly once: reason to the termination message file, one log line, then exit. */
-  function finish(kind: ExitKind, reason: string, signal?: NodeJS.Signals): ShutdownResult {
-    if (finished) return finished;
-    const code = exitCodeFor(config.exitCodes, kind, signal);
-    finished = { code, kind, reason };
-    if (code !== 0) writeTerminationMessage(config.terminationMessagePath, `${reason} (exit ${code})`);
-    (code === 0 ? logger.info : logger.error).call(logger, { event: 'exit', code, kind, reason }, `podkit exit ${code}`);
-    emit('exit', finished);
+  const exit = createExit(config, (result) => {
+    emit('exit', result);
     for (const timer of deadlines) clearTimeout(timer);
     for (const uninstall of uninstalls.splice(0)) uninstall();
     for (const runner of checks.values()) runner.stop();
-    resolveShutdown?.(finished);
-    if (config.exit) config.exit(code, reason);
-    return finished;
-  }
+    resolveShutdown?.(result);
+  });
+  const finish = exit.leave;
 
   // --- the shutdown sequence -------------------------------------------------------------------
 
-  function holdsReleased(): Promise<void> {
-    if (holds.size === 0) return Promise.resolve();
-    logger.info({ event: 'holds', holds: [...holds.values()] }, 'waiting for background work');
-    return new Promise((resolve) => holdWaiters.push(resolve));
-  }
-
   async function runHooks(): Promise<void> {
     for (const hook of [...hooks].reverse()) {
-      const begun = performance.now();
-      try {
-        await runWithTimeout(`shutdown hook "${hook.name}"`, hook.options.timeoutMs, hook.fn);
-        emit('hook', { name: hook.name, ok: true, durationMs: performance.now() - begun });
-      } catch (error) {
-        // A failing hook is logged and the rest still run: shutdown never throws.
-        logger.error({ event: 'hook', hook: hook.name, error: errorMessage(error) }, `shutdown hook "${hook.name}" failed`);
-        emit('hook', { name: hook.name, ok: false, durationMs: performance.now() - begun, error });
-      }
+      const outcome = await runStep('shutdown hook', hook);
+      // A failing hook is logged and the rest still run: shutdown never throws.
+      if (!outcome.ok) logger.error({ event: 'hook', hook: hook.name, error: errorMessage(outcome.error) }, `shutdown hook "${hook.name}" failed`);
+      emit('hook', outcome);
     }
   }
 
@@ -248,7 +185,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   async function closeEverything(): Promise<void> {
     stopController.abort(new PodkitError('ERR_PODKIT_SHUTTING_DOWN', 'the service is shutting down'));
     if (startServer) closeLateListener(startServer);
-    await Promise.all([drain.close(), holdsReleased()]);
+    await Promise.all([drain.close(), holds.released()]);
     await runHooks();
     // Upgraded connections (WebSocket…) stayed open so holds and hooks could say goodbye on them.
     await drain.closeUpgraded();
@@ -256,7 +193,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     // Last, so that telemetry (an OpenTelemetry SDK's shutdown flushes it) covers the whole drain.
     // They get the signal that began the shutdown, or the one the orchestrator would have sent.
     // Not after a deadline already ended the shutdown: that exit has happened.
-    if (runForeign && config.signals && !finished) await runForeign(signalled ?? config.signals[0]!, config.hooks.timeoutMs);
+    if (runForeign && config.signals && !exit.result) await runForeign(signalled ?? config.signals[0]!, config.hooks.timeoutMs);
   }
 
   /** Cuts what is left and leaves with `kind` when `ms` passes first. The timer is ref'd: it must fire even if nothing else holds the loop. */
@@ -290,12 +227,12 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
         logger.info({ event: 'drain', drainDelayMs: config.drainDelayMs, inFlight: drain.inFlight }, 'draining: serving with Connection: close');
         await sleep(config.drainDelayMs);
       }
-      if (finished) return;
+      if (exit.result) return;
       transition('stopping', reason);
       await closeEverything();
       await probeServer?.close();
       clearTimeout(timer);
-      if (finished) return;
+      if (exit.result) return;
       transition('stopped', reason);
       finish(crashed ? 'crash' : 'clean', crashed ? crashed.reason : reason);
     })().catch((error: unknown) => {
@@ -363,7 +300,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   function onCrash(error: unknown, origin: CrashOrigin): void {
     const reason = `${origin}: ${errorMessage(error)}`;
     logger.fatal({ event: 'crash', origin, error: error instanceof Error ? error : String(error) }, 'podkit crash');
-    if (crashed || finished) return;
+    if (crashed || exit.result) return;
     crashed = { reason };
     if (shutdown) {
       // Already leaving: the exit code becomes the crash's, and the rest of the budget shrinks.
@@ -496,17 +433,14 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
 
   async function runWarmups(): Promise<void> {
     for (const task of warmups) {
-      const begun = performance.now();
       logger.info({ event: 'warmup', warmup: task.name }, `warmup "${task.name}" started`);
-      try {
-        await runWithTimeout(`warmup "${task.name}"`, task.options.timeoutMs, task.fn, { signal: warmupController.signal });
-      } catch (error) {
-        emit('warmup', { name: task.name, ok: false, durationMs: performance.now() - begun, error });
-        throw new PodkitError('ERR_PODKIT_WARMUP_FAILED', `warmup "${task.name}" failed: ${errorMessage(error)}`, { cause: error });
+      const outcome = await runStep('warmup', task, warmupController.signal);
+      if (!outcome.ok) {
+        emit('warmup', outcome);
+        throw new PodkitError('ERR_PODKIT_WARMUP_FAILED', stepFailure('warmup', outcome), { cause: outcome.error });
       }
-      const durationMs = performance.now() - begun;
-      logger.info({ event: 'warmup', warmup: task.name, durationMs: Math.round(durationMs) }, `warmup "${task.name}" finished`);
-      emit('warmup', { name: task.name, ok: true, durationMs });
+      logger.info({ event: 'warmup', warmup: task.name, durationMs: Math.round(outcome.durationMs) }, `warmup "${task.name}" finished`);
+      emit('warmup', outcome);
     }
   }
 
@@ -615,7 +549,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     ]);
     clearTimeout(refreshCap);
     if (shutdown) return mainServer;
-    snapshot.warmedUp = true;
+    snapshot.markWarmedUp();
     transition('ready', 'warmup finished');
     return mainServer;
   }
@@ -640,7 +574,8 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     },
 
     check(name, fn, checkOptions) {
-      assertName('check', name, checks.has(name));
+      assertName('check', name);
+      assertUnique('check', name, checks.has(name));
       assertFunction('check function', fn);
       const resolved = resolveCheckOptions(`check "${name}" options`, checkOptions, config.checks);
       const runner = new CheckRunner(name, fn, resolved, snapshot, logger, (event) => emit('check', event));
@@ -651,7 +586,8 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     },
 
     warmup(name, fn, warmupOptions) {
-      assertName('warmup', name, warmups.some((w) => w.name === name));
+      assertName('warmup', name);
+      assertUnique('warmup', name, warmups.some((w) => w.name === name));
       assertFunction('warmup function', fn);
       if (started) throw new PodkitError('ERR_PODKIT_WARMUP_AFTER_START', `warmup("${name}") must be registered before start().`);
       warmups.push({ name, fn, options: resolveTimeoutOptions(`warmup "${name}" options`, warmupOptions, config.warmup.timeoutMs) });
@@ -659,28 +595,15 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     },
 
     onShutdown(name, fn, hookOptions) {
-      assertName('shutdown hook', name, hooks.some((h) => h.name === name));
+      assertName('shutdown hook', name);
+      assertUnique('shutdown hook', name, hooks.some((h) => h.name === name));
       assertFunction('shutdown hook function', fn);
       hooks.push({ name, fn, options: resolveTimeoutOptions(`shutdown hook "${name}" options`, hookOptions, config.hooks.timeoutMs) });
       return lifecycle;
     },
 
     hold(name) {
-      // Names may repeat (several consumers of one queue); they only label the "waiting for" log line.
-      if (typeof name !== 'string' || name.trim() === '') throw new InvalidOptionError('hold name', name, 'a non-empty string');
-      const key = Symbol(name);
-      holds.set(key, name);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        holds.delete(key);
-        if (holds.size === 0) {
-          const waiters = holdWaiters;
-          holdWaiters = [];
-          for (const resolve of waiters) resolve();
-        }
-      };
+      return holds.hold(name);
     },
 
     track(req, res) {
@@ -718,15 +641,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       return answerProbe(snapshot, request, { exposeErrors: probes ? probes.exposeErrors : false, metrics: probes ? probes.metrics : false, prefix });
     },
 
-    on(event, listener) {
-      // A misspelt event name would otherwise subscribe to nothing, silently.
-      if (!EVENT_NAMES.includes(event)) throw new InvalidOptionError('on(event)', event, `one of ${EVENT_NAMES.join(', ')}`);
-      if (typeof listener !== 'function') throw new InvalidOptionError(`on("${event}", listener)`, listener, 'a function');
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener as (payload: never) => void);
-      return () => set.delete(listener as (payload: never) => void);
-    },
+    on,
   };
   return lifecycle;
 }

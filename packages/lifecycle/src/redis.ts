@@ -16,7 +16,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { InvalidOptionError } from './errors.js';
-import { durationMs, knownKeys, plainObject } from './options.js';
+import { durationMs, knownKeys, plainObject } from './validate.js';
 import { abortable } from './timeout.js';
 import { retry, type RetryOptions } from './warmup.js';
 

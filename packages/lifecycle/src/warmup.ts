@@ -4,7 +4,7 @@
  * `retry()` wraps a task with exponential backoff.
  */
 import { InvalidOptionError } from './errors.js';
-import { durationMs, knownKeys, plainObject, positiveInteger } from './options.js';
+import { durationMs, knownKeys, plainObject, positiveInteger } from './validate.js';
 import { sleep, type AbortableTask } from './timeout.js';
 
 export type WarmupFunction = AbortableTask<unknown>;

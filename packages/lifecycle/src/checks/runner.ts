@@ -2,11 +2,12 @@
  * Background readiness checks. Each runs on its own interval with its own timeout and writes its
  * verdict into the snapshot; probes only read that verdict, so a probe never waits on a dependency.
  */
-import type { Logger } from './logger.js';
-import type { ResolvedCheckOptions } from './options.js';
-import { errorKind, errorMessage, redactSecrets } from './redact.js';
-import type { CheckStatus, CheckVerdict, HealthSnapshot } from './state.js';
-import { runWithTimeout, type AbortableTask } from './timeout.js';
+import type { Logger } from '../logger.js';
+import type { ResolvedCheckOptions } from '../options.js';
+import { errorKind, errorMessage, redactSecrets } from '../redact.js';
+import type { CheckStatus, CheckVerdictReader, HealthSnapshot } from '../state.js';
+import { runWithTimeout, type AbortableTask } from '../timeout.js';
+import { nextCheckCounts } from './hysteresis.js';
 
 /**
  * A check passes when it resolves (to anything but `false`) and fails when it throws, rejects,
@@ -28,7 +29,7 @@ export interface CheckEvent {
 }
 
 export class CheckRunner {
-  readonly verdict: CheckVerdict;
+  readonly verdict: CheckVerdictReader;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private current: Promise<void> | undefined;
@@ -37,7 +38,7 @@ export class CheckRunner {
     readonly name: string,
     private readonly fn: CheckFunction,
     readonly options: ResolvedCheckOptions,
-    snapshot: HealthSnapshot,
+    private readonly snapshot: HealthSnapshot,
     private readonly logger: Logger,
     private readonly emit: (event: CheckEvent) => void,
   ) {
@@ -99,33 +100,23 @@ export class CheckRunner {
   private record(ok: boolean, durationMs: number, error: unknown): void {
     const v = this.verdict;
     const previous = v.status;
-    v.runs += 1;
-    v.lastRunAt = Date.now();
-    v.lastDurationMs = Math.round(durationMs * 1000) / 1000;
-    if (ok) {
-      v.consecutiveSuccesses += 1;
-      v.consecutiveFailures = 0;
-    } else {
-      v.failures += 1;
-      v.consecutiveFailures += 1;
-      v.consecutiveSuccesses = 0;
-      v.lastErrorKind = errorKind(error);
-      v.lastErrorMessage = redactSecrets(errorMessage(error));
-    }
-    // Hysteresis: the first result decides a pending check; after that it takes
-    // `failureThreshold` failures in a row to fail and `successThreshold` successes to recover,
-    // so one slow ping does not flap readiness.
-    let next: CheckStatus = previous;
-    if (previous === 'pending') next = ok ? 'ok' : 'failing';
-    else if (previous === 'ok' && v.consecutiveFailures >= this.options.failureThreshold) next = 'failing';
-    else if (previous === 'failing' && v.consecutiveSuccesses >= this.options.successThreshold) next = 'ok';
-    if (next !== previous) {
-      v.status = next;
-      v.lastChangeAt = Date.now();
-      const fields = { check: this.name, from: previous, to: next, critical: v.critical, durationMs: v.lastDurationMs };
-      if (next === 'ok') this.logger.info(fields, `check "${this.name}" passing`);
+    const counts = nextCheckCounts(v, ok, this.options);
+    const changed = counts.status !== previous;
+    const rounded = Math.round(durationMs * 1000) / 1000;
+    this.snapshot.setCheckVerdict(this.name, {
+      ...counts,
+      runs: v.runs + 1,
+      failures: v.failures + (ok ? 0 : 1),
+      lastRunAt: Date.now(),
+      lastDurationMs: rounded,
+      ...(ok ? {} : { lastErrorKind: errorKind(error), lastErrorMessage: redactSecrets(errorMessage(error)) }),
+      ...(changed ? { lastChangeAt: Date.now() } : {}),
+    });
+    if (changed) {
+      const fields = { check: this.name, from: previous, to: counts.status, critical: v.critical, durationMs: rounded };
+      if (counts.status === 'ok') this.logger.info(fields, `check "${this.name}" passing`);
       else this.logger.warn({ ...fields, error: v.lastErrorMessage, kind: v.lastErrorKind }, `check "${this.name}" failing`);
     }
-    this.emit({ name: this.name, ok, status: v.status, previous, durationMs: v.lastDurationMs, critical: v.critical, ...(ok ? {} : { error }) });
+    this.emit({ name: this.name, ok, status: v.status, previous, durationMs: rounded, critical: v.critical, ...(ok ? {} : { error }) });
   }
 }

@@ -5,6 +5,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { ExitCodes } from './options.js';
+import type { Logger } from './logger.js';
 import { redactSecrets } from './redact.js';
 
 export type ExitKind = 'clean' | 'crash' | 'warmupFailed' | 'shutdownTimeout' | 'forced';
@@ -36,4 +37,44 @@ export function writeTerminationMessage(configured: string | false | undefined, 
 /** The default exit: the process ends here. */
 export function exitProcess(code: number): void {
   process.exit(code);
+}
+
+export interface ExitResult {
+  code: number;
+  kind: ExitKind;
+  reason: string;
+}
+
+export interface ExitSettings {
+  exitCodes: ExitCodes;
+  terminationMessagePath: string | false | undefined;
+  logger: Logger;
+  exit: ((code: number, reason: string) => void) | false;
+}
+
+/**
+ * The way out, taken exactly once whatever the cause: the reason to the termination message file
+ * (non-zero codes), one log line, the 'exit' event, the caller's clean-up, then the exit itself.
+ */
+export function createExit(settings: ExitSettings, onExit: (result: ExitResult) => void): {
+  leave(kind: ExitKind, reason: string, signal?: NodeJS.Signals): ExitResult;
+  readonly result: ExitResult | undefined;
+} {
+  let result: ExitResult | undefined;
+  return {
+    get result() {
+      return result;
+    },
+    leave(kind, reason, signal) {
+      if (result) return result;
+      const code = exitCodeFor(settings.exitCodes, kind, signal);
+      result = { code, kind, reason };
+      if (code !== 0) writeTerminationMessage(settings.terminationMessagePath, `${reason} (exit ${code})`);
+      const { logger } = settings;
+      (code === 0 ? logger.info : logger.error).call(logger, { event: 'exit', code, kind, reason }, `podkit exit ${code}`);
+      onExit(result);
+      if (settings.exit) settings.exit(code, reason);
+      return result;
+    },
+  };
 }

@@ -1,0 +1,37 @@
+/**
+ * Named steps with timeouts: warmups and shutdown hooks run through this one runner. Each step gets
+ * its own timeout (its AbortSignal fires there), and its outcome is timed and emitted the same way.
+ * What a failure means is the caller's: a failed warmup fails the start, a failed hook is logged
+ * and the next one runs (the shutdown path never throws).
+ */
+import { errorMessage } from './redact.js';
+import { runWithTimeout, type AbortableTask } from './timeout.js';
+
+export interface NamedStep {
+  name: string;
+  fn: AbortableTask<unknown>;
+  options: { timeoutMs: number };
+}
+
+export interface StepOutcome {
+  name: string;
+  ok: boolean;
+  durationMs: number;
+  error?: unknown;
+}
+
+/** Runs one step within its timeout; never throws. `signal` aborts it early (a shutdown during warmup). */
+export async function runStep(label: string, step: NamedStep, signal?: AbortSignal): Promise<StepOutcome> {
+  const begun = performance.now();
+  try {
+    await runWithTimeout(`${label} "${step.name}"`, step.options.timeoutMs, step.fn, signal ? { signal } : {});
+    return { name: step.name, ok: true, durationMs: performance.now() - begun };
+  } catch (error) {
+    return { name: step.name, ok: false, durationMs: performance.now() - begun, error };
+  }
+}
+
+/** The message a failed step is reported with. */
+export function stepFailure(label: string, outcome: StepOutcome): string {
+  return `${label} "${outcome.name}" failed: ${errorMessage(outcome.error)}`;
+}
