@@ -1,6 +1,7 @@
 /**
- * The open connections of the servers podkit drains, followed at the cost of a Set entry each, and
- * everything podkit reads of Node's HTTP server internals, in one place.
+ * The open connections of the servers podkit drains, followed at the cost of a Set entry and a
+ * shared 'close' listener each, and everything podkit reads of Node's HTTP server internals, in one
+ * place.
  *
  * What Node keeps (lib/_http_server.js; its own closeIdleConnections reads the same fields):
  * - `socket._httpMessage` is the response on the wire, from the moment its request's headers are

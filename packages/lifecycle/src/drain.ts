@@ -12,8 +12,9 @@
  *
  * Nothing is paid per request while the service is ready:
  * - Until the drain begins there is no 'request' listener of podkit's on the main server, and no
- *   request is looked at. Connections are followed (connections.ts: a Set entry each), and what a
- *   drain needs to know of their requests Node already keeps: the response on each wire.
+ *   request is looked at. Connections are followed instead (connections.ts: a Set entry and a
+ *   shared 'close' listener each), and what a drain needs to know of their requests Node already
+ *   keeps: the response on each wire.
  * - The in-flight gauge while ready is the number of connections with a response on the wire,
  *   counted when asked: `lifecycle.inFlight` counts on each read; /metrics reads a sample taken
  *   every IN_FLIGHT_SAMPLE_MS (only when metrics are served, from an unref'd timer), so the probe
