@@ -40,6 +40,47 @@ describe.each([
     }
   });
 
+  it('does nothing per request while the lifecycle is ready: no property on the request, no listener on the response, no request listener on the server', async () => {
+    /** What a request and its response carry by the time the route runs. */
+    const traces: Array<Record<string, unknown>> = [];
+    const route = (req: { socket: unknown }, res: NodeJS.EventEmitter) => {
+      traces.push({
+        request: Reflect.ownKeys(req).map(String).sort(),
+        response: Reflect.ownKeys(res).map(String).sort(),
+        listeners: Object.fromEntries(res.eventNames().map((name) => [String(name), res.listenerCount(name)])),
+      });
+    };
+    const bare = express();
+    bare.get('/', (req, res) => {
+      route(req, res);
+      res.send('hello');
+    });
+    const lifecycle = quietLifecycle();
+    const app = express();
+    app.use(createMiddleware(lifecycle));
+    app.get('/', (req, res) => {
+      route(req, res);
+      res.send('hello');
+    });
+    const bareServer = await listen(bare);
+    const server = createServer(app);
+    await lifecycle.start(() => server.listen(0, '127.0.0.1'));
+    const agent = new Agent({ keepAlive: true });
+    try {
+      expect(lifecycle.state).toBe('ready');
+      for (const port of [bareServer.port, (server.address() as AddressInfo).port]) {
+        for (let i = 0; i < 3; i += 1) expect((await get(port, '/', { agent })).body).toBe('hello');
+      }
+      expect(traces).toHaveLength(6);
+      for (const trace of traces.slice(3)) expect(trace).toEqual(traces[0]);
+      expect(server.listenerCount('request')).toBe(1);
+    } finally {
+      agent.destroy();
+      bareServer.close();
+      await lifecycle.stop();
+    }
+  });
+
   it('answers with Connection: close once the lifecycle is draining', async () => {
     const lifecycle = createLifecycle({ probes: false, logger: false, exit: false, signals: false, handleCrashes: false, drainDelayMs: 300, shutdownTimeoutMs: 5000 });
     const app = express();

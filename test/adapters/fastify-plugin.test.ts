@@ -42,6 +42,20 @@ describe.each([
     await lifecycle.stop();
   });
 
+  it("adds no 'request' listener to the app's server while ready: as many as Fastify's own", async () => {
+    const bare = create();
+    await bare.ready();
+    const { lifecycle } = createTestLifecycle();
+    const app = create();
+    await app.register(podkitFastify, { lifecycle, listen: { port: 0, host: '127.0.0.1' } });
+    app.get('/', async () => 'hello');
+    await lifecycle.start(app);
+    expect((await get((app.server.address() as AddressInfo).port, '/')).body).toBe('hello');
+    expect(app.server.listenerCount('request')).toBe(bare.server.listenerCount('request'));
+    await bare.close();
+    await lifecycle.stop();
+  });
+
   it('answers the probe routes under a prefix through inject, and leaves other paths to the app', async () => {
     const { lifecycle } = createTestLifecycle();
     const app = create();

@@ -5,8 +5,8 @@
  *   await lifecycle.start(app);   // listens on listen.port, runs warmups, becomes ready
  *
  * It decorates `fastify.lifecycle`, tells the core which server to drain and how to listen,
- * tracks requests, optionally mounts the probe routes, and ties `fastify.close()` to the
- * lifecycle (see close-tie.ts). Every timing and state decision is the core's.
+ * optionally mounts the probe routes, and ties `fastify.close()` to the lifecycle (see
+ * close-tie.ts). Every timing and state decision is the core's, and so is following the requests.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
@@ -58,9 +58,11 @@ const plugin: FastifyPluginAsync<PodkitFastifyOptions> = async (fastify, options
     server: fastify.server,
     listen: () => fastify.listen(listen),
   });
-  // No onRequest hook: the core follows every request of the attached server (fastify.server,
-  // the user's own server with a serverFactory too) from its 'request' event. A hook would only
-  // count them again, and any hook puts Fastify on its slower hook-running path for every request.
+  // No onRequest hook, and nothing else per request: the core follows the attached server's
+  // connections (fastify.server, the user's own server with a serverFactory too), reads the
+  // in-flight count off them while ready, and only when the drain begins listens to the server's
+  // 'request' event, first in line. A hook would run for every request, ready or not, and any
+  // hook puts Fastify on its slower hook-running path.
   if (prefix !== undefined) mountProbeRoutes(fastify, lifecycle, prefix);
   tieCloseToLifecycle(fastify, lifecycle);
 };

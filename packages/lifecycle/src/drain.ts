@@ -1,20 +1,51 @@
 /**
- * Draining the main server: in-flight tracking, `Connection: close` during the drain, and closing
- * without resetting anybody.
+ * Draining the main server: `Connection: close` during the drain, the in-flight count, and closing
+ * every connection the moment it has nothing left to answer, without resetting anybody.
  *
  * Why not http-terminator: it is unmaintained since 2022, it accepts connections that arrive while
  * it terminates and then resets them, and it destroys every socket still open when its timer
  * fires. Node ≥ 18.2 gives what it emulated (`closeIdleConnections`, `closeAllConnections`); the
- * one thing neither does is the bookkeeping below: count requests per socket so a socket is closed
- * the moment its last response is out, and let a socket accepted just before the listener closed
- * deliver the request it carries instead of killing it unread.
+ * one thing neither does is the bookkeeping below: know per connection whether a response is still
+ * owed, so a connection is closed the moment its last response is out, and let a connection
+ * accepted just before the listener closed deliver the request it carries instead of killing it
+ * unread.
+ *
+ * Nothing is paid per request while the service is ready:
+ * - Until the drain begins there is no 'request' listener of podkit's on the main server, and no
+ *   request is looked at. Connections are followed instead (connections.ts: a Set entry and a
+ *   shared 'close' listener each), and what a drain needs to know of their requests Node already
+ *   keeps: the response on each wire.
+ * - The in-flight gauge while ready is the number of connections with a response on the wire,
+ *   counted when asked: `lifecycle.inFlight` counts on each read; /metrics reads a sample taken
+ *   every IN_FLIGHT_SAMPLE_MS (only when metrics are served, from an unref'd timer), so the probe
+ *   listener reads one number and never walks the main server's sockets. Requests pipelined
+ *   behind one another on a connection are not told apart while ready: the connection counts once.
+ * - `track(req, res)` (adapters) while ready only notes, once per server, a server podkit was not
+ *   given (an app mounted on a server the user listens on) and follows its connections from then
+ *   on. It closes none of them and leaves that server's listener to its owner.
+ *
+ * When the drain begins (startDraining) the accounting starts, and is exact from then on:
+ * - podkit's 'request' listener is prepended, first in line, on every followed server: each
+ *   request that arrives is counted (once, however many adapters see it too) until its response
+ *   or its socket closes, and marked `Connection: close`.
+ * - The connections already open are accounted for once, from what Node knows of them: a response
+ *   on the wire is counted in flight and gets `Connection: close` if its headers have not left
+ *   (else its socket is closed after it); a socket that has read nothing is fresh and gets its
+ *   grace from the drain's start; one Node lists as mid-request (part of a request in) is treated
+ *   as such; an idle keep-alive socket records its byte count, so bytes read after it are a
+ *   request arriving.
+ * - Responses pipelined behind the one on the wire are out of reach, and need not be reached: if
+ *   the one on the wire carries `Connection: close`, Node closes the socket after it and drops the
+ *   queue; if its headers had already left, Node puts the next one on the wire before the first
+ *   one's 'close', where release() counts it and tells it to close. closeIfIdle() asks Node's
+ *   record of the wire as well as podkit's count, so no response is cut, counted or not.
  */
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
-import { Server as NetServer, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Server as NetServer, type Socket } from 'node:net';
+import { Connections, isMainServer, isUpgraded, listedSockets, responseOnWire, serverOf, type MainServer } from './connections.js';
 import type { HealthSnapshot } from './state.js';
 
-export type MainServer = HttpServer | HttpsServer;
+export type { MainServer } from './connections.js';
 
 /**
  * A socket that has never carried a request was accepted moments ago and may have a request on
@@ -31,10 +62,15 @@ const FRESH_SOCKET_GRACE_MS = 500;
  */
 const UPGRADED_END_BOUND_MS = 1000;
 
-/** Marks a request already seen, so the server listener and an adapter never count it twice. */
-const kTracked = Symbol('podkit.tracked');
+/** While ready, how often the gauge /metrics reads is refreshed. Prometheus scrapes every 15–60 s. */
+const IN_FLIGHT_SAMPLE_MS = 1000;
 
-interface SocketState {
+/** Marks a request already counted, so the listener, the connection sweep and an adapter never count it twice. */
+const kTracked = Symbol('podkit.tracked');
+type Tracked = IncomingMessage & { [kTracked]?: true };
+
+/** A connection's record, from the drain's start on. While ready there is none. */
+interface SocketAccount {
   /**
    * Responses counted on this socket whose 'close' has not come yet. Kept per socket, not in one
    * set, because a socket that dies takes them all: responses queued behind the one on the wire
@@ -42,94 +78,141 @@ interface SocketState {
    * with the socket's own 'close'. An array: it almost always holds one response.
    */
   readonly responses: ServerResponse[];
-  served: number;
-  openedAt: number;
+  /** When it was accepted, or when the drain began for one accepted before: a fresh socket's grace counts from here. */
+  readonly openedAt: number;
   /** When its last response closed, and `socket.bytesRead` then: more bytes since mean a request is arriving. */
   idleAt: number;
   bytesReadWhenIdle: number;
   /** The raw TCP socket of an HTTPS connection whose TLS handshake is not done: no HTTP on it yet. */
-  handshaking: boolean;
+  readonly handshaking: boolean;
 }
 
 export class RequestDrain {
-  /**
-   * Every HTTP socket of every tracked server, by the socket that carries requests (the TLS socket
-   * for HTTPS), plus the raw TCP sockets of HTTPS connections still in their handshake.
-   */
-  private readonly sockets = new Map<Socket, SocketState>();
+  private readonly connections: Connections;
+  private readonly accounts = new Map<Socket, SocketAccount>();
   /** Sockets handed to an 'upgrade' (WebSocket) or 'connect' listener, found at the drain: ended after the hooks. */
   private readonly upgraded = new Set<Socket>();
-  private readonly servers = new Set<MainServer>();
+  /** Servers given to podkit (start(), serve(), an adapter's attach()): their listener is closed at the drain. */
+  private readonly owned = new Set<MainServer>();
+  /** Servers with podkit's 'request' listener, which only the drain adds. */
+  private readonly listened = new WeakSet<MainServer>();
+  /** The server of the last request track() saw while ready: the one comparison it makes per request. */
+  private lastMet: unknown;
   private draining = false;
   private closing = false;
   private closingAt = 0;
   private endingUpgraded = false;
+  private sampler: NodeJS.Timeout | undefined;
   private freshTimer: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
   private upgradedWaiters: Array<() => void> = [];
+  private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => this.track(req, res);
 
-  constructor(private readonly snapshot: HealthSnapshot) {}
+  constructor(private readonly snapshot: HealthSnapshot) {
+    this.connections = new Connections({
+      opened: (socket, server, handshaking) => this.opened(socket, server, handshaking, Date.now()),
+      secured: (socket, raw, server) => {
+        const pending = raw && this.accounts.get(raw);
+        if (raw) this.accounts.delete(raw);
+        // The grace counts from when the connection was accepted, not from the end of the handshake.
+        this.opened(socket, server, false, pending ? pending.openedAt : Date.now());
+      },
+      closed: (socket) => this.closed(socket),
+    });
+  }
 
-  /** Follow a server's connections and requests. Idempotent. */
+  /** Drain this server at shutdown: follow its connections now, close its listener at the drain. Idempotent. */
   attach(server: MainServer): void {
-    if (this.servers.has(server)) return;
-    this.servers.add(server);
+    if (this.owned.has(server)) return;
+    this.owned.add(server);
     if (this.closing) {
       // Handed over after the drain began (stop() raced start()): it must never take traffic.
       if (server.listening) stopListening(server);
       else server.once('listening', () => stopListening(server));
     }
-    if ('setSecureContext' in server) {
-      // TLS: a connection is recorded the moment it is accepted, so one still in its handshake when
-      // the listener closes gets the same grace as a plain one; at 'secureConnection' its record
-      // moves to the TLS socket, which is the one that carries requests.
-      server.on('connection', (raw: Socket) => this.addSocket(raw, true));
-      server.on('secureConnection', (socket: Socket) => this.secured(socket));
-    } else {
-      server.on('connection', (socket: Socket) => this.addSocket(socket));
-    }
-    // First in line, so the header is set before any framework writes the response.
-    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.track(req, res));
+    this.follow(server);
   }
 
-  /** Count a request as in flight until its response (or its socket) closes. Idempotent per request. */
+  /**
+   * For adapters, and code that sees requests of a server podkit may not have been given. While
+   * ready: nothing per request; the request's server is noted once and followed from then on.
+   * While draining: the request is counted until its response (or its socket) closes, and marked
+   * `Connection: close`. Idempotent per request.
+   */
   track(req: IncomingMessage, res: ServerResponse): void {
-    // A flag on the request rather than a WeakSet: this runs on every request, and tens of
-    // thousands of short-lived WeakSet entries a second are a measurable GC cost (ephemerons).
-    const flagged = req as IncomingMessage & { [kTracked]?: true };
-    if (flagged[kTracked]) return;
-    flagged[kTracked] = true;
+    if (!this.draining) {
+      const server = (req.socket as (Socket & { server?: unknown }) | null)?.server;
+      if (server !== this.lastMet) {
+        this.lastMet = server;
+        if (isMainServer(server)) this.follow(server);
+      }
+      return;
+    }
+    if ((req as Tracked)[kTracked]) return;
     const socket = req.socket as Socket | null;
-    // Already gone (a middleware awaited while the client left, or track() came late): its
-    // 'close' was emitted before this or never will be, so counting it would hold inFlight and the
-    // drain until the shutdown timeout. Nothing can be written to it anyway.
-    if (!socket || socket.destroyed || res.destroyed || res.closed || res.writableFinished) return;
-    const state = this.addSocket(socket);
-    state.responses.push(res);
-    state.served += 1;
-    this.snapshot.addInFlight(1);
-    if (this.draining) this.closeAfterResponse(res);
-    // 'close' fires once per response; `on` spares the wrapper `once` allocates.
-    res.on('close', () => this.release(socket, state, res));
+    if (!socket || socket.destroyed) {
+      (req as Tracked)[kTracked] = true;
+      return;
+    }
+    // A server met for the first time during the drain is followed (its busy connections counted)
+    // from now; a socket whose server podkit cannot see is followed on its own.
+    const server = serverOf(socket);
+    if (server) this.follow(server);
+    if (this.connections.add(socket, false)) this.opened(socket, server, false, Date.now());
+    const account = this.accounts.get(socket);
+    if (account) this.count(socket, account, req, res);
   }
 
+  /** Requests in flight: counted exactly while draining; while ready, the connections with a response on the wire, counted now. */
   get inFlight(): number {
-    return this.snapshot.inFlight;
+    return this.draining ? this.snapshot.inFlight : this.connections.responsesOnWire();
   }
 
   get openSockets(): number {
-    return this.sockets.size + this.upgraded.size;
+    return this.connections.http.size + this.connections.handshakes.size + this.upgraded.size;
+  }
+
+  /**
+   * For lifecycles that serve /metrics: while ready, keeps the snapshot's in-flight count within
+   * IN_FLIGHT_SAMPLE_MS of the truth; the drain's exact count takes over when it begins. Returns
+   * the function that stops it.
+   */
+  sampleInFlight(): () => void {
+    const sample = () => {
+      if (!this.draining) this.snapshot.setInFlight(this.connections.responsesOnWire());
+    };
+    sample();
+    clearInterval(this.sampler);
+    // Unref'd: a gauge never keeps the process alive.
+    this.sampler = setInterval(sample, IN_FLIGHT_SAMPLE_MS).unref();
+    return () => clearInterval(this.sampler);
   }
 
   /**
    * Drain step 1: from now on every response carries `Connection: close`, so keep-alive clients
    * finish their current request and reconnect, through the load balancer, to another replica.
    * kube-proxy only steers new connections; an established keep-alive connection keeps
-   * arriving here until the server closes it.
+   * arriving here until the server closes it. The accounting starts here (see the top of this file).
    */
   startDraining(): void {
+    if (this.draining) return;
     this.draining = true;
-    for (const state of this.sockets.values()) for (const res of state.responses) this.closeAfterResponse(res);
+    clearInterval(this.sampler);
+    // The sample (or nothing) gives way to the exact count, built up from here.
+    this.snapshot.setInFlight(0);
+    const now = Date.now();
+    const servers = new Set(this.owned);
+    for (const socket of this.connections.http) {
+      const server = serverOf(socket);
+      if (server) servers.add(server);
+    }
+    const midRequest = new Set<Socket>();
+    for (const server of servers) {
+      this.listenForRequests(server);
+      for (const socket of listedSockets(server, 'active')) midRequest.add(socket);
+    }
+    for (const socket of this.connections.http) this.account(socket, false, now, midRequest.has(socket));
+    for (const socket of this.connections.handshakes) this.account(socket, true, now, false);
   }
 
   /**
@@ -143,8 +226,8 @@ export class RequestDrain {
     this.startDraining();
     this.closing = true;
     this.closingAt = Date.now();
-    for (const server of this.servers) stopListening(server);
-    for (const socket of this.sockets.keys()) this.closeIfIdle(socket);
+    for (const server of this.owned) stopListening(server);
+    this.sweep();
     await this.drained();
   }
 
@@ -162,21 +245,113 @@ export class RequestDrain {
 
   /** Past the shutdown budget: cut every connection that is left. */
   destroyAll(): void {
-    for (const socket of this.sockets.keys()) socket.destroy();
-    for (const socket of this.upgraded) socket.destroy();
-    for (const server of this.servers) {
+    for (const socket of [...this.connections.http, ...this.connections.handshakes, ...this.upgraded]) socket.destroy();
+    for (const server of this.owned) {
       if (server.listening) server.close();
       server.closeAllConnections();
     }
   }
 
+  // --- connections -------------------------------------------------------------------------------
+
+  private follow(server: MainServer): void {
+    const alreadyOpen = this.connections.follow(server);
+    if (!this.draining) return;
+    this.listenForRequests(server);
+    const midRequest = new Set(listedSockets(server, 'active'));
+    for (const socket of alreadyOpen) this.opened(socket, server, false, Date.now(), midRequest.has(socket));
+  }
+
+  private listenForRequests(server: MainServer): void {
+    if (this.listened.has(server)) return;
+    this.listened.add(server);
+    // First in line, so the header is set before any framework writes the response.
+    server.prependListener('request', this.onRequest);
+  }
+
+  private opened(socket: Socket, server: MainServer | undefined, handshaking: boolean, openedAt: number, midRequest = false): void {
+    if (!this.draining) return;
+    if (server) this.listenForRequests(server);
+    this.account(socket, handshaking, openedAt, midRequest);
+    if (this.closing) this.closeIfIdle(socket);
+  }
+
+  private closed(socket: Socket): void {
+    this.upgraded.delete(socket);
+    const account = this.accounts.get(socket);
+    if (account) {
+      this.accounts.delete(socket);
+      // Responses still counted here never will close on their own: release them with the socket.
+      this.snapshot.addInFlight(-account.responses.length);
+      account.responses.length = 0;
+    }
+    this.notifyIfDrained();
+  }
+
+  // --- the drain's accounting --------------------------------------------------------------------
+
+  private account(socket: Socket, handshaking: boolean, openedAt: number, midRequest: boolean): SocketAccount {
+    const existing = this.accounts.get(socket);
+    if (existing) return existing;
+    // Mid-request: bytes of a request came before this record did, so "bytes since idle" starts at 0.
+    const account: SocketAccount = { responses: [], openedAt, idleAt: openedAt, bytesReadWhenIdle: midRequest ? 0 : socket.bytesRead, handshaking };
+    this.accounts.set(socket, account);
+    if (!handshaking) this.countResponseOnWire(socket, account);
+    return account;
+  }
+
+  /** Counts the response Node has on this socket's wire, unless it is counted already. True when there is one. */
+  private countResponseOnWire(socket: Socket, account: SocketAccount): boolean {
+    const res = responseOnWire(socket);
+    if (!res) return false;
+    this.count(socket, account, res.req, res);
+    return true;
+  }
+
+  private count(socket: Socket, account: SocketAccount, req: IncomingMessage, res: ServerResponse): void {
+    if ((req as Tracked)[kTracked]) return;
+    (req as Tracked)[kTracked] = true;
+    // Already gone (a middleware awaited while the client left, or track() came late): its
+    // 'close' was emitted before this or never will be, so counting it would hold inFlight and the
+    // drain until the shutdown timeout. Nothing can be written to it anyway.
+    if (socket.destroyed || res.destroyed || res.closed || res.writableFinished) return;
+    account.responses.push(res);
+    this.snapshot.addInFlight(1);
+    // Headers already out: the socket is closed once this response completes (release()).
+    if (!res.headersSent) res.setHeader('connection', 'close');
+    res.on('close', () => this.release(socket, account, res));
+  }
+
+  private release(socket: Socket, account: SocketAccount, res: ServerResponse): void {
+    const index = account.responses.indexOf(res);
+    // Released already, with its socket.
+    if (index === -1) return;
+    account.responses.splice(index, 1);
+    this.snapshot.addInFlight(-1);
+    account.idleAt = Date.now();
+    account.bytesReadWhenIdle = socket.bytesRead;
+    // HTTP pipelining: by this 'close' Node has put the next queued response on the wire. One
+    // queued while the service was ready was never counted: it is now, and told to close.
+    if (!socket.destroyed) this.countResponseOnWire(socket, account);
+    // Node's own bookkeeping for this response runs first; then a socket kept alive by a
+    // response that began before the drain is closed here.
+    if (this.closing) setImmediate(() => this.closeIfIdle(socket));
+    this.notifyIfDrained();
+  }
+
+  // --- closing -----------------------------------------------------------------------------------
+
   private drained(): Promise<void> {
-    if (this.sockets.size === 0) return Promise.resolve();
+    if (this.httpLeft() === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private httpLeft(): number {
+    return this.connections.http.size + this.connections.handshakes.size;
+  }
+
   private notifyIfDrained(): void {
-    if (this.sockets.size === 0 && this.idleWaiters.length > 0) {
+    if (this.httpLeft() === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       // Reset the handle too: a socket that arrives later still needs a timer of its own.
@@ -191,87 +366,35 @@ export class RequestDrain {
     }
   }
 
-  private addSocket(socket: Socket, handshaking = false, openedAt = Date.now()): SocketState {
-    let state = this.sockets.get(socket);
-    if (state) return state;
-    const created: SocketState = { responses: [], served: 0, openedAt, idleAt: 0, bytesReadWhenIdle: 0, handshaking };
-    state = created;
-    this.sockets.set(socket, created);
-    socket.once('close', () => {
-      // Responses still counted here never will close on their own: release them with the socket.
-      if (created.responses.length > 0) {
-        this.snapshot.addInFlight(-created.responses.length);
-        created.responses.length = 0;
-      }
-      // A handshaking socket's record may have moved to its TLS socket: only remove our own.
-      if (this.sockets.get(socket) === created) this.sockets.delete(socket);
-      this.upgraded.delete(socket);
-      this.notifyIfDrained();
-    });
-    if (this.closing) this.closeIfIdle(socket);
-    return created;
-  }
-
-  /** An HTTPS connection finished its handshake: its record moves from the raw socket to the TLS socket. */
-  private secured(socket: Socket): void {
-    const raw = this.handshakeOf(socket);
-    const pending = raw && this.sockets.get(raw);
-    if (raw && pending) this.sockets.delete(raw);
-    // The grace counts from when the connection was accepted, not from the end of the handshake.
-    this.addSocket(socket, false, pending ? pending.openedAt : Date.now());
-  }
-
-  /** The raw socket a TLS socket wraps: Node keeps it as `_parent`; else the handshaking socket from the same peer. */
-  private handshakeOf(socket: Socket): Socket | undefined {
-    const parent = (socket as Socket & { _parent?: unknown })._parent;
-    if (parent instanceof Socket && this.sockets.get(parent)?.handshaking) return parent;
-    for (const [candidate, state] of this.sockets) {
-      if (state.handshaking && candidate.remotePort === socket.remotePort && candidate.remoteAddress === socket.remoteAddress) return candidate;
-    }
-    return undefined;
-  }
-
-  private release(socket: Socket, state: SocketState, res: ServerResponse): void {
-    const index = state.responses.indexOf(res);
-    // Released already, with its socket.
-    if (index === -1) return;
-    state.responses.splice(index, 1);
-    this.snapshot.addInFlight(-1);
-    if (this.closing) {
-      state.idleAt = Date.now();
-      state.bytesReadWhenIdle = socket.bytesRead;
-      // Node's own bookkeeping for this response runs first; then a socket kept alive by a
-      // response that began before the drain is closed here.
-      setImmediate(() => this.closeIfIdle(socket));
-    } else {
-      state.bytesReadWhenIdle = socket.bytesRead;
-    }
-    this.notifyIfDrained();
-  }
-
-  private closeAfterResponse(res: ServerResponse): void {
-    if (!res.headersSent) res.setHeader('connection', 'close');
-    // Headers already out: the socket is closed once this response completes (see release()).
+  private sweep(): void {
+    for (const socket of [...this.connections.http, ...this.connections.handshakes]) this.closeIfIdle(socket);
   }
 
   private closeIfIdle(socket: Socket): void {
-    const state = this.sockets.get(socket);
-    if (!state || state.responses.length > 0 || socket.destroyed) return;
-    if (!state.handshaking && isUpgraded(socket)) {
-      // No longer HTTP's: it stays open while holds and hooks run (a hook may say goodbye on it).
-      this.sockets.delete(socket);
-      this.upgraded.add(socket);
-      if (this.endingUpgraded) endUpgraded(socket);
-      this.notifyIfDrained();
-      return;
+    const account = this.accounts.get(socket);
+    if (!account || account.responses.length > 0 || socket.destroyed) return;
+    if (!account.handshaking) {
+      if (isUpgraded(socket)) {
+        // No longer HTTP's: it stays open while holds and hooks run (a hook may say goodbye on it).
+        this.connections.http.delete(socket);
+        this.accounts.delete(socket);
+        this.upgraded.add(socket);
+        if (this.endingUpgraded) endUpgraded(socket);
+        this.notifyIfDrained();
+        return;
+      }
+      // Node's record as well as podkit's count: a response on the wire is never cut.
+      if (this.countResponseOnWire(socket, account)) return;
     }
     // Node's parser consumes the socket natively, so bytes read since the last response are the
     // only sign of a request that has begun to arrive (Node's closeIdleConnections spares those too).
-    const midRequest = state.served > 0 && socket.bytesRead > state.bytesReadWhenIdle;
-    const waited = Date.now() - (state.served === 0 ? state.openedAt : Math.max(state.idleAt, this.closingAt));
-    if ((state.served > 0 && !midRequest) || waited >= FRESH_SOCKET_GRACE_MS) {
+    const bytesRead = socket.bytesRead;
+    const fresh = account.handshaking || bytesRead === 0;
+    const midRequest = bytesRead > account.bytesReadWhenIdle;
+    const waited = Date.now() - (fresh ? account.openedAt : Math.max(account.idleAt, this.closingAt));
+    if ((!fresh && !midRequest) || waited >= FRESH_SOCKET_GRACE_MS) {
       // A handshake has nothing to flush. Otherwise destroySoon: flush what is written, then close.
-      if (state.handshaking) socket.destroy();
+      if (account.handshaking) socket.destroy();
       else socket.destroySoon();
       return;
     }
@@ -279,21 +402,10 @@ export class RequestDrain {
     if (!this.freshTimer) {
       this.freshTimer = setTimeout(() => {
         this.freshTimer = undefined;
-        for (const s of this.sockets.keys()) this.closeIfIdle(s);
+        this.sweep();
       }, FRESH_SOCKET_GRACE_MS - waited + 1);
     }
   }
-}
-
-/**
- * Node frees a socket's HTTP parser when it hands the socket to an 'upgrade' (WebSocket) or
- * 'connect' listener (lib/_http_server.js, onParserExecuteCommon): a live socket whose parser is
- * `null` is no longer an HTTP connection to be closed as idle. (Adding an 'upgrade' listener to
- * learn of it would change Node's behaviour: with one, an upgrade request no longer reaches
- * 'request'.)
- */
-function isUpgraded(socket: Socket): boolean {
-  return (socket as Socket & { parser?: unknown }).parser === null;
 }
 
 /** FIN after whatever the hooks wrote; destroyed if the peer has not closed its side in time. */

@@ -67,7 +67,7 @@ export interface Lifecycle {
   readonly probeAddress: AddressInfo | undefined;
   /** The main server once started. */
   readonly server: MainServer | undefined;
-  /** Requests in flight on the main server. */
+  /** Requests in flight on the main server: exact while draining; while ready, its connections with a response on the wire. */
   readonly inFlight: number;
 
   /** Registers a readiness check, run in the background; its cached verdict is what probes read. */
@@ -78,9 +78,9 @@ export interface Lifecycle {
   onShutdown(name: string, fn: ShutdownHook, options?: HookOptions): this;
   /** Keeps shutdown waiting (before hooks) until the returned release function is called. */
   hold(name: string): () => void;
-  /** Counts a request as in flight until its response closes, and marks it `Connection: close` while draining. */
+  /** While ready: follows the request's server (once per server) and nothing else. While draining: counts the request until its response closes and marks it `Connection: close`. */
   track(req: IncomingMessage, res: ServerResponse): void;
-  /** Follows a server's requests and drains it at shutdown. `start()` does this for the server it starts. */
+  /** Follows a server's connections and drains it at shutdown. `start()` does this for the server it starts. */
   serve(server: MainServer): void;
   /** For adapters: tells the core how to listen and which server to drain for an app passed to `start(app)`. */
   attach(app: object, attached: AttachedApp): void;
@@ -522,6 +522,8 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       if (!shutdown) {
         transition('warming', 'start() called');
         uninstalls.push(startHeartbeat(snapshot));
+        // While ready nothing counts requests as they come: /metrics reads a sample of the connections.
+        if (config.probes && config.probes.metrics) uninstalls.push(drain.sampleInFlight());
         for (const runner of checks.values()) runner.start();
         if (config.openMainPort === 'before-warmup') await openMainPort(target);
         await runWarmups();

@@ -1,7 +1,7 @@
 /**
  * The one source of truth the probes read, and its ONE writer: `HealthSnapshot`. The lifecycle's
  * state, each check's verdict, the in-flight count and the main loop's heartbeat change only
- * through its methods (`transition`, `markWarmedUp`, `addInFlight`, `beat`, `setCheckVerdict`);
+ * through its methods (`transition`, `markWarmedUp`, `addInFlight`, `setInFlight`, `beat`, `setCheckVerdict`);
  * the check runner, the drain, the heartbeat and the sequences all go through them.
  *
  * Every value readiness, liveness or startup depends on lives in SharedArrayBuffers written with
@@ -99,6 +99,11 @@ export class HealthSnapshot implements SnapshotReader {
   /** Counts `delta` requests in (positive) or out (negative) of flight. */
   addInFlight(delta: number): void {
     Atomics.add(this.i32, H_IN_FLIGHT, delta);
+  }
+
+  /** Sets the in-flight count outright: a sample of the connections while ready, or 0 when the drain starts counting. */
+  setInFlight(count: number): void {
+    Atomics.store(this.i32, H_IN_FLIGHT, count);
   }
 
   /** Records that the main loop turned (`now`), or, with 0, that no heartbeat runs (nothing to judge). */

@@ -1,0 +1,172 @@
+/**
+ * The open connections of the servers podkit drains, followed at the cost of a Set entry and a
+ * shared 'close' listener each, and everything podkit reads of Node's HTTP server internals, in one
+ * place.
+ *
+ * What Node keeps (lib/_http_server.js; its own closeIdleConnections reads the same fields):
+ * - `socket._httpMessage` is the response on the wire, from the moment its request's headers are
+ *   parsed until it has been flushed ('finish'). Responses pipelined behind it wait in a queue in
+ *   a closure nobody else can reach; Node puts the next one on the wire when one finishes, unless
+ *   that one carried `Connection: close`, after which it closes the socket and drops the queue.
+ * - `server[kConnections]` (symbol `http.server.connections`, there once the server listens) holds
+ *   the parser of every HTTP connection; `active()` lists those that have not received a whole
+ *   request since their last one (a request half-way in, or none yet). It does not hold HTTPS
+ *   connections still in their TLS handshake, nor sockets handed to an 'upgrade' listener.
+ * - `socket.server` is the server of a connection, `socket.parser` its parser (`null` once the
+ *   socket was upgraded), and a TLS socket's `_parent` the raw TCP socket it wraps.
+ *
+ * Why a Set of podkit's own besides Node's list: it also holds connections handed over with
+ * `server.emit('connection')` (Node's list only exists once the server listens), HTTPS connections
+ * in their handshake and upgraded sockets. One listener function of each kind serves every server
+ * and every socket, so following a connection allocates no closure: while the service is ready,
+ * this Set is all podkit keeps, and requests are never looked at (see drain.ts).
+ */
+import type { Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { Server as NetServer, Socket } from 'node:net';
+
+export type MainServer = HttpServer | HttpsServer;
+
+/** Node's own bookkeeping on a server-side socket. */
+type NodeSocket = Socket & {
+  _httpMessage?: ServerResponse | null;
+  server?: unknown;
+  parser?: unknown;
+  _parent?: unknown;
+};
+
+/** What the drain hears from the connections it follows. */
+export interface ConnectionEvents {
+  /** A connection was accepted: `handshaking` for the raw socket of an HTTPS one. */
+  opened(socket: Socket, server: MainServer | undefined, handshaking: boolean): void;
+  /** An HTTPS connection finished its handshake: `socket` (TLS) now carries what `raw` did. */
+  secured(socket: Socket, raw: Socket | undefined, server: MainServer): void;
+  closed(socket: Socket): void;
+}
+
+export class Connections {
+  /** Every open HTTP connection of the followed servers: the TLS socket for HTTPS. */
+  readonly http = new Set<Socket>();
+  /** Raw TCP sockets of HTTPS connections still in their TLS handshake: no HTTP on them yet. */
+  readonly handshakes = new Set<Socket>();
+  private readonly followed = new WeakSet<MainServer>();
+  // Plain functions, so Node's `this` (the server, the socket) tells them which one.
+  private readonly onConnection: (this: MainServer, socket: Socket) => void;
+  private readonly onHandshakeStart: (this: MainServer, socket: Socket) => void;
+  private readonly onSecureConnection: (this: MainServer, socket: Socket) => void;
+  private readonly onClose: (this: Socket) => void;
+
+  constructor(private readonly events: ConnectionEvents) {
+    const connections = this;
+    this.onConnection = function (socket) {
+      if (connections.add(socket, false)) events.opened(socket, this, false);
+    };
+    this.onHandshakeStart = function (socket) {
+      if (connections.add(socket, true)) events.opened(socket, this, true);
+    };
+    this.onSecureConnection = function (socket) {
+      connections.secured(socket, this);
+    };
+    this.onClose = function () {
+      connections.http.delete(this);
+      connections.handshakes.delete(this);
+      events.closed(this);
+    };
+  }
+
+  /** Follows every connection the server accepts from now on; returns those it already had. Idempotent. */
+  follow(server: MainServer): Socket[] {
+    if (this.followed.has(server)) return [];
+    this.followed.add(server);
+    if ('setSecureContext' in server) {
+      // TLS: a connection is recorded the moment it is accepted, so one still in its handshake when
+      // the listener closes gets the same grace as a plain one; at 'secureConnection' it moves to
+      // the TLS socket, which is the one that carries requests.
+      server.on('connection', this.onHandshakeStart);
+      server.on('secureConnection', this.onSecureConnection);
+    } else {
+      server.on('connection', this.onConnection);
+    }
+    return listedSockets(server, 'all').filter((socket) => this.add(socket, false));
+  }
+
+  /** Follows one connection (of a server followed late, or one podkit cannot see). True when it is new. */
+  add(socket: Socket, handshaking: boolean): boolean {
+    const set = handshaking ? this.handshakes : this.http;
+    if (set.has(socket) || socket.destroyed) return false;
+    set.add(socket);
+    socket.on('close', this.onClose);
+    return true;
+  }
+
+  /** Connections with a response on the wire: the in-flight count, as far as Node tells it apart. */
+  responsesOnWire(): number {
+    let count = 0;
+    for (const socket of this.http) if (responseOnWire(socket)) count += 1;
+    return count;
+  }
+
+  private secured(socket: Socket, server: MainServer): void {
+    const raw = this.handshakeOf(socket);
+    if (raw) this.handshakes.delete(raw);
+    if (this.add(socket, false)) this.events.secured(socket, raw, server);
+  }
+
+  /** The raw socket a TLS socket wraps: Node keeps it as `_parent`; else the handshaking socket from the same peer. */
+  private handshakeOf(socket: Socket): Socket | undefined {
+    const parent = (socket as NodeSocket)._parent;
+    if (parent instanceof Socket && this.handshakes.has(parent)) return parent;
+    for (const candidate of this.handshakes) {
+      if (candidate.remotePort === socket.remotePort && candidate.remoteAddress === socket.remoteAddress) return candidate;
+    }
+    return undefined;
+  }
+}
+
+/** An http(s).Server, and not some other emitter found on a socket. */
+export function isMainServer(value: unknown): value is MainServer {
+  return value instanceof NetServer && typeof (value as MainServer).closeAllConnections === 'function';
+}
+
+/** The server a connection belongs to, when it is one podkit can drain. */
+export function serverOf(socket: Socket): MainServer | undefined {
+  const server = (socket as NodeSocket).server;
+  return isMainServer(server) ? server : undefined;
+}
+
+/** The response Node has on this socket's wire and has not finished sending, if any. */
+export function responseOnWire(socket: Socket): ServerResponse | undefined {
+  const res = (socket as NodeSocket)._httpMessage;
+  return res && !res.writableFinished && !socket.destroyed ? res : undefined;
+}
+
+/**
+ * Node frees a socket's HTTP parser when it hands the socket to an 'upgrade' (WebSocket) or
+ * 'connect' listener (onParserExecuteCommon): a live socket whose parser is `null` is no longer an
+ * HTTP connection to be closed as idle. (Adding an 'upgrade' listener to learn of it would change
+ * Node's behaviour: with one, an upgrade request no longer reaches 'request'.)
+ */
+export function isUpgraded(socket: Socket): boolean {
+  return (socket as NodeSocket).parser === null;
+}
+
+interface ConnectionsList {
+  all(): Array<{ socket?: unknown }>;
+  active(): Array<{ socket?: unknown }>;
+}
+
+/**
+ * The live sockets in Node's list of the server's HTTP connections: `all`, or the `active` ones.
+ * Empty when the server never listened (connections handed over) or Node has no such list.
+ */
+export function listedSockets(server: MainServer, which: 'all' | 'active'): Socket[] {
+  const key = Object.getOwnPropertySymbols(server).find((symbol) => symbol.description === 'http.server.connections');
+  const list = key === undefined ? undefined : ((server as unknown as Record<symbol, unknown>)[key] as Partial<ConnectionsList> | undefined);
+  const read = list?.[which];
+  if (typeof read !== 'function') return [];
+  const sockets: Socket[] = [];
+  for (const parser of read.call(list)) {
+    if (parser.socket instanceof Socket && !parser.socket.destroyed) sockets.push(parser.socket);
+  }
+  return sockets;
+}
