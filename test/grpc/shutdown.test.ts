@@ -2,11 +2,18 @@
  * The gRPC drain, in-process: RPCs are served through the drain delay; at "stop accepting" the
  * listener closes and connections get GOAWAY while in-flight unary calls and streams finish; the
  * shutdown hooks run after the last of them; the lifecycle's deadline cuts what is left. HTTP and
- * gRPC under one lifecycle drain together.
+ * gRPC under one lifecycle drain together. A TLS connection that finishes its handshake after the
+ * listener closed gets GOAWAY too.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { credentials, Server } from '@grpc/grpc-js';
+import { connect as http2Connect } from 'node:http2';
+import { connect as netConnect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { credentials, Server, ServerCredentials } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveGrpc } from '@podkit/grpc';
 import { stopAll, testLifecycle } from '../in-process/helpers.js';
@@ -126,5 +133,44 @@ describe('gRPC drain', () => {
     expect(await call).toMatchObject({ ok: true });
     const holds = t.logs.find((l) => l.obj.event === 'holds');
     expect(holds?.obj.holds).toEqual(['grpc-public']);
+  });
+
+  it('says goodbye to a TLS connection whose handshake finishes after the listener closed, instead of waiting for it until the deadline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'podkit-grpc-tls-'));
+    closers.push(() => rmSync(dir, { recursive: true, force: true }));
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=greeter.test', '-addext', 'subjectAltName=DNS:greeter.test'],
+      { stdio: 'ignore' },
+    );
+    const cert = readFileSync(join(dir, 'cert.pem'));
+    const t = testLifecycle({ drainDelayMs: 0, shutdownTimeoutMs: 4000 });
+    const serving = serveGrpc(t.lifecycle, workServer(), {
+      address: '127.0.0.1:0',
+      credentials: ServerCredentials.createSsl(null, [{ private_key: readFileSync(join(dir, 'key.pem')), cert_chain: cert }]),
+      selfCheck: { rootCerts: cert, servername: 'greeter.test' },
+    });
+    await t.lifecycle.start();
+
+    // A connection the server has accepted, its TLS handshake not begun yet.
+    const socket = netConnect(serving.port!, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    await sleep(50);
+    const began = performance.now();
+    const stopped = t.lifecycle.stop('test');
+    await sleep(100); // the listener is closed by now
+    // The handshake completes, and an HTTP/2 session opens over it: an idle client connection.
+    const tls = tlsConnect({ socket, ca: cert, servername: 'greeter.test', ALPNProtocols: ['h2'] });
+    const session = http2Connect('https://greeter.test', { createConnection: () => tls });
+    session.on('error', () => {});
+    const goaway = new Promise<boolean>((resolve) => {
+      session.once('goaway', () => resolve(true));
+      session.once('close', () => resolve(false));
+    });
+    closers.push(() => session.destroy());
+    const result = await stopped;
+    expect(result.code).toBe(0);
+    expect(await goaway).toBe(true);
+    expect(performance.now() - began).toBeLessThan(3000);
   });
 });

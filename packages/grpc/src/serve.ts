@@ -79,6 +79,12 @@ export class GrpcBindError extends Error {
 
 type ResolvedSelfCheck = Omit<SelfCheckOptions, 'deadlineMs'> & { deadlineMs: number };
 
+/**
+ * When, after "stop accepting", to look again for connections that became sessions late (TLS
+ * handshakes that were under way), in ms. Handshakes take milliseconds; the last sweep is for a slow client.
+ */
+const LATE_SESSION_SWEEPS_MS = [250, 1000, 3000] as const;
+
 interface ResolvedServeOptions {
   address: string;
   credentials: ServerCredentials;
@@ -247,10 +253,19 @@ export function serveGrpc(lifecycle: Lifecycle, server: Server, options: ServeGr
     // client sees GOAWAY and opens its next connection elsewhere (grpc-js: a new pick through the
     // load balancer), and a call it raced onto this connection is refused unprocessed, which grpc-js
     // retries transparently.
+    let sweeps: NodeJS.Timeout[] = [];
     server.tryShutdown(() => {
       closed = true;
+      for (const timer of sweeps) clearTimeout(timer);
       release();
     });
+    // tryShutdown() says goodbye to the connections that exist when it is called. A TLS connection
+    // whose handshake was under way when the listener closed becomes an HTTP/2 session only once
+    // the handshake is done: it would never get GOAWAY, and the drain would wait for it until the
+    // deadline. Calling tryShutdown() again closes the sessions that appeared since (the ones it
+    // already closed are left as they are); a few sweeps, since each adds a listener inside grpc-js.
+    // (Its callback runs at once when nothing was bound: then there is nothing to sweep.)
+    if (!closed) sweeps = LATE_SESSION_SWEEPS_MS.map((ms) => setTimeout(() => server.tryShutdown(() => {}), ms).unref());
   };
   if (lifecycle.signal.aborted) drain();
   else lifecycle.signal.addEventListener('abort', drain, { once: true });
