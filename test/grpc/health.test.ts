@@ -7,7 +7,7 @@ import { Server, ServerInterceptingCall, type ServerInterceptor } from '@grpc/gr
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveGrpc, type GrpcServing } from '@podkit/grpc';
 import { nextEvent, stopAll, testLifecycle } from '../in-process/helpers.js';
-import { check, healthClient, watch, type HealthClientInstance } from './helpers.js';
+import { check, codeName, healthClient, watch, type HealthClientInstance } from './helpers.js';
 
 const clients: HealthClientInstance[] = [];
 afterEach(async () => {
@@ -101,6 +101,15 @@ describe('Check', () => {
     const result = await check(t.client(), 'orders.v1.Orders');
     expect(result).toMatchObject({ codeName: 'NOT_FOUND' });
     expect((result as { details: string }).details).toContain('"orders.v1.Orders"');
+  });
+
+  it('leaves List unimplemented (UNIMPLEMENTED), as the README says', async () => {
+    const t = grpcLifecycle();
+    await t.lifecycle.start();
+    const client = t.client();
+    const list = client.List as (req: unknown, cb: (e: { code: number } | null) => void) => void;
+    const code = await new Promise<number>((resolve) => list.call(client, {}, (error) => resolve(error?.code ?? 0)));
+    expect(codeName(code)).toBe('UNIMPLEMENTED');
   });
 
   it('answers the names given in health.services with the overall readiness', async () => {

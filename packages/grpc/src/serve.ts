@@ -99,14 +99,16 @@ function resolveServeOptions(value: unknown): ResolvedServeOptions {
   if (typeof o.address !== 'string' || o.address.trim() === '') {
     throw new InvalidOptionError('address', o.address, "an address to bind, such as '0.0.0.0:50051'");
   }
-  if (o.credentials !== undefined && !(o.credentials instanceof ServerCredentials)) {
+  // Duck-typed rather than instanceof, which a second copy of grpc-js in node_modules would fail.
+  if (o.credentials !== undefined && (typeof o.credentials !== 'object' || o.credentials === null || typeof (o.credentials as ServerCredentials)._isSecure !== 'function')) {
     throw new InvalidOptionError('credentials', o.credentials, 'ServerCredentials from @grpc/grpc-js (createInsecure() or createSsl(…))');
   }
   let health: ResolvedServeOptions['health'];
-  if (o.health === undefined || o.health === true) health = { services: [] };
-  else if (o.health === false) health = false;
+  const wanted = o.health ?? GRPC_DEFAULTS.health;
+  if (wanted === true) health = { services: [] };
+  else if (wanted === false) health = false;
   else {
-    const h = plainObject('health', o.health);
+    const h = plainObject('health', wanted);
     knownKeys('health', h, ['services']);
     health = { services: stringList('health.services', h.services) };
   }
