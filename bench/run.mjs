@@ -2,7 +2,7 @@
 /**
  * `pnpm bench`: podkit against the shutdown handling people use today, in one run, on one machine.
  *
- *   node bench/run.mjs [--quick] [--only=rolling,exit,reaction,probes,throughput,startup] [--write]
+ *   node bench/run.mjs [--quick] [--only=rolling,exit,reaction,probes,throughput,startup,grpc] [--write]
  *
  * --quick  fewer trials and shorter runs (about half the time)
  * --only   run some sections only
@@ -38,6 +38,7 @@ const SECTIONS = [
   { id: 'probes', n: 4, title: 'Probe latency while the main port is saturated' },
   { id: 'reaction', n: 5, title: 'Reaction times of readiness', needs: ['redis-server'] },
   { id: 'startup', n: 6, title: 'Start-up cost' },
+  { id: 'grpc', n: 7, title: 'Failed gRPC calls per rolling restart', needs: ['haproxy'] },
 ];
 const unknown = args.filter((a) => !['--quick', '--write'].includes(a) && !a.startsWith('--only='));
 if (unknown.length) {

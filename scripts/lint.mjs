@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 const run = (cmd, args, cwd) => spawnSync(cmd, args, { stdio: 'inherit', cwd }).status ?? 1;
 
 let failed = run('pnpm', ['run', 'typecheck']);
-for (const pkg of ['lifecycle', 'express', 'fastify']) {
+for (const pkg of ['lifecycle', 'express', 'fastify', 'grpc']) {
   failed ||= run('pnpm', ['exec', 'publint', '--strict'], `packages/${pkg}`);
   failed ||= run('pnpm', ['exec', 'attw', '--pack', '.', '--profile', 'esm-only', '--format', 'table-flipped'], `packages/${pkg}`);
 }

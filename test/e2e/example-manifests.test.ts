@@ -44,7 +44,7 @@ describe("the examples' container image (examples/Dockerfile)", () => {
     expect(runs.find((l) => l.includes(' run build'))).toContain('--filter "@podkit/example-${EXAMPLE}"');
     expect(runs.find((l) => l.includes(' deploy '))).toContain('--filter "@podkit/example-${EXAMPLE}" deploy --prod');
     // The check comes before any work, and names exactly the examples there are.
-    const check = buildStage.findIndex((l) => l.startsWith('RUN case "$EXAMPLE" in express|fastify)'));
+    const check = buildStage.findIndex((l) => l.startsWith('RUN case "$EXAMPLE" in express|fastify|grpc)'));
     expect(check).toBeGreaterThan(buildStage.indexOf('ARG EXAMPLE'));
     expect(check).toBeLessThan(buildStage.findIndex((l) => l.startsWith('RUN pnpm ')));
   });
@@ -106,5 +106,41 @@ describe('the e2e timings', () => {
     expect(t.healthCheck.intervalMs * (t.healthCheck.fall + 1)).toBeLessThan(t.drainDelayMs / 2);
     expect(t.drainDelayMs).toBeLessThan(t.shutdownTimeoutMs);
     expect(t.shutdownTimeoutMs).toBeLessThan(t.terminationGraceMs);
+  });
+});
+
+describe("the grpc example's manifests", () => {
+  const deployment = read('examples/grpc/k8s/deployment.yaml');
+  const service = read('examples/grpc/k8s/service.yaml');
+
+  it('probes readiness with the kubelet\'s gRPC probe on the gRPC port (a number: gRPC probes take no port name), startup and liveness on the probe port', () => {
+    const port = envValue(deployment, 'PORT');
+    expect(deployment).toContain(`{ name: grpc, containerPort: ${port} }`);
+    expect(deployment).toMatch(new RegExp(`readinessProbe:\\n\\s+grpc: \\{ port: ${port}, service: "" \\}`));
+    expect(deployment).toMatch(/startupProbe:\n\s+httpGet: \{ path: \/startupz, port: probes \}/);
+    expect(deployment).toMatch(/livenessProbe:\n\s+httpGet: \{ path: \/livez, port: probes \}/);
+    expect(envValue(deployment, 'PROBE_PORT')).toBe('9000');
+    expect(service).toContain('targetPort: grpc');
+    expect(service).not.toContain('probes');
+  });
+
+  it('gives podkit a shutdown budget that ends before the kubelet SIGKILLs the pod', () => {
+    const graceSeconds = number(deployment, /terminationGracePeriodSeconds: (\d+)/);
+    const drainDelayMs = Number(envValue(deployment, 'DRAIN_DELAY_MS'));
+    const shutdownTimeoutMs = Number(envValue(deployment, 'SHUTDOWN_TIMEOUT_MS'));
+    expect(drainDelayMs).toBeGreaterThan(0);
+    expect(drainDelayMs).toBeLessThan(shutdownTimeoutMs);
+    expect(shutdownTimeoutMs + 1000).toBeLessThanOrEqual(graceSeconds * 1000);
+    expect(Number(envValue(deployment, 'TERMINATION_GRACE_PERIOD_SECONDS'))).toBe(graceSeconds);
+  });
+
+  it('runs the image that the docker build in its README makes, with the .proto in the deployed files', () => {
+    const readme = read('examples/grpc/README.md');
+    const built = /docker build -f examples\/Dockerfile --build-arg EXAMPLE=grpc -t (\S+) \./.exec(readme);
+    expect(built, 'the README says how to build the image').not.toBeNull();
+    expect(deployment).toContain(`image: ${built![1]}\n`);
+    // pnpm deploy copies the package's `files`: the service loads its .proto at start-up.
+    const manifest = JSON.parse(read('examples/grpc/package.json')) as { files: string[] };
+    expect(manifest.files).toEqual(expect.arrayContaining(['dist', 'proto']));
   });
 });

@@ -30,7 +30,12 @@ export interface HealthCheckOptions {
 }
 
 export interface HaproxyOptions {
-  /** How servers are health-checked. */
+  /**
+   * `http` (the default) checks each server's readiness and balances requests. `tcp` only balances
+   * connections and never looks inside them: for HTTP/2 and gRPC, whose streams share one connection.
+   */
+  mode?: 'http' | 'tcp';
+  /** `http` mode: how servers are health-checked. */
   healthCheck?: HealthCheckOptions;
   /** @default 'haproxy' */
   binary?: string;
@@ -98,7 +103,7 @@ export function haproxyConfig(options: HaproxyOptions, port: number, socketPath:
     '  maxconn 4096',
     '',
     'defaults',
-    '  mode http',
+    `  mode ${options.mode ?? 'http'}`,
     `  timeout connect ${connectMs}ms`,
     `  timeout client ${idleMs}ms`,
     `  timeout server ${idleMs}ms`,
@@ -115,7 +120,7 @@ export function haproxyConfig(options: HaproxyOptions, port: number, socketPath:
     // Dynamic servers (`add server`) need a dynamic algorithm.
     '  balance roundrobin',
   ];
-  lines.push(`  option httpchk GET ${check.path}`, '  http-check expect status 200');
+  if ((options.mode ?? 'http') === 'http') lines.push(`  option httpchk GET ${check.path}`, '  http-check expect status 200');
   return `${lines.join('\n')}\n`;
 }
 
@@ -216,10 +221,11 @@ export async function startHaproxy(options: HaproxyOptions): Promise<Haproxy> {
     command,
     async addServer(name, { port: serverPort, checkPort = serverPort, host = '127.0.0.1' }) {
       // Settings are spelled out here: dynamic servers do not inherit `default-server`.
-      const checked = ` check port ${checkPort} inter ${check.intervalMs}ms fall ${check.fall} rise ${check.rise}`;
+      const http = (options.mode ?? 'http') === 'http';
+      const checked = http ? ` check port ${checkPort} inter ${check.intervalMs}ms fall ${check.fall} rise ${check.rise}` : '';
       await expectOk(`add server ${BACKEND}/${name} ${host}:${serverPort}${checked}`, /New server registered/);
       // Dynamic servers start in maintenance with checks off.
-      await expectOk(`enable health ${BACKEND}/${name}`);
+      if (http) await expectOk(`enable health ${BACKEND}/${name}`);
       await expectOk(`set server ${BACKEND}/${name} state ready`);
     },
     async setState(name, state) {
