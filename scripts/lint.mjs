@@ -1,7 +1,7 @@
 // Lint: strict TypeScript over every package, the examples and the tests, then publint and
 // are-the-types-wrong on each publishable package as packed (the tarball users install, not the
-// source tree). The packages are ESM only (CommonJS callers use require(esm), on by default since
-// Node 20.19), hence attw's esm-only profile.
+// source tree). The packages are ESM only (CommonJS callers use require(esm), on by default and
+// without a warning on every supported Node, from 22.13), hence attw's esm-only profile.
 import { spawnSync } from 'node:child_process';
 
 const run = (cmd, args, cwd) => spawnSync(cmd, args, { stdio: 'inherit', cwd }).status ?? 1;

@@ -28,10 +28,18 @@ const TSX = fileURLToPath(import.meta.resolve('tsx'));
 /** Runs a .ts fixture with tsx. `env` is added to the test's environment. */
 export function spawnFixture(file: string | URL, env: Record<string, string | undefined> = {}, args: string[] = []): Fixture {
   const path = file instanceof URL ? fileURLToPath(file) : file;
-  const child = spawn(process.execPath, ['--import', TSX, path, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return follow(spawn(process.execPath, ['--import', TSX, path, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/**
+ * Runs a JavaScript program with plain Node, no loader: module resolution exactly as a user's
+ * `node main.js` does it. Same Node as the test (process.execPath).
+ */
+export function spawnNode(file: string, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Fixture {
+  return follow(spawn(process.execPath, [file], { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+function follow(child: ChildProcess): Fixture {
   const lines: LogLine[] = [];
   const text: string[] = [];
   const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();

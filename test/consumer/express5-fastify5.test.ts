@@ -1,0 +1,3 @@
+import { describeConsumer, GENERATIONS } from './suite.js';
+
+describeConsumer(GENERATIONS[5]);
