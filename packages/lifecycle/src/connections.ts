@@ -15,20 +15,30 @@
  * - `socket.server` is the server of a connection, `socket.parser` its parser (`null` once the
  *   socket was upgraded), and a TLS socket's `_parent` the raw TCP socket it wraps.
  *
+ * Upgrades: an 'upgrade' listener of podkit's marks a socket whose request asked for
+ * `Upgrade: websocket`, so the drain can close it with a WebSocket close frame. It is only there
+ * while the server has an 'upgrade' listener of someone else's: with any listener at all, Node
+ * hands upgrade requests to 'upgrade' instead of 'request', so one of podkit's alone would leave
+ * them unanswered. It is added (first in line) when another one is, and removed with the last one.
+ *
  * Why a Set of podkit's own besides Node's list: it also holds connections handed over with
  * `server.emit('connection')` (Node's list only exists once the server listens), HTTPS connections
  * in their handshake and upgraded sockets. One listener function of each kind serves every server
  * and every socket, so following a connection allocates no closure: while the service is ready,
  * this Set is all podkit keeps, and requests are never looked at (see drain.ts).
  */
-import type { Server as HttpServer, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { Server as NetServer, Socket } from 'node:net';
 
 export type MainServer = HttpServer | HttpsServer;
 
+/** Set on a socket whose upgrade request asked for `Upgrade: websocket`. */
+const kWebSocket = Symbol('podkit.websocket');
+
 /** Node's own bookkeeping on a server-side socket. */
 type NodeSocket = Socket & {
+  [kWebSocket]?: true;
   _httpMessage?: ServerResponse | null;
   server?: unknown;
   parser?: unknown;
@@ -55,6 +65,8 @@ export class Connections {
   private readonly onHandshakeStart: (this: MainServer, socket: Socket) => void;
   private readonly onSecureConnection: (this: MainServer, socket: Socket) => void;
   private readonly onClose: (this: Socket) => void;
+  private readonly onNewListener: (this: MainServer, event: string | symbol, listener: unknown) => void;
+  private readonly onRemoveListener: (this: MainServer, event: string | symbol) => void;
 
   constructor(private readonly events: ConnectionEvents) {
     const connections = this;
@@ -72,6 +84,12 @@ export class Connections {
       connections.handshakes.delete(this);
       events.closed(this);
     };
+    this.onNewListener = function (event, listener) {
+      if (event === 'upgrade' && listener !== onUpgrade) listenForUpgrades(this);
+    };
+    this.onRemoveListener = function (event) {
+      if (event === 'upgrade' && this.listeners('upgrade').every((listener) => listener === onUpgrade)) this.removeListener('upgrade', onUpgrade);
+    };
   }
 
   /** Follows every connection the server accepts from now on; returns those it already had. Idempotent. */
@@ -87,6 +105,9 @@ export class Connections {
     } else {
       server.on('connection', this.onConnection);
     }
+    if (server.listenerCount('upgrade') > 0) listenForUpgrades(server);
+    server.on('newListener', this.onNewListener);
+    server.on('removeListener', this.onRemoveListener);
     return listedSockets(server, 'all').filter((socket) => this.add(socket, false));
   }
 
@@ -148,6 +169,21 @@ export function responseOnWire(socket: Socket): ServerResponse | undefined {
  */
 export function isUpgraded(socket: Socket): boolean {
   return (socket as NodeSocket).parser === null;
+}
+
+/** True for an upgraded socket whose request asked for `Upgrade: websocket` (seen by podkit's 'upgrade' listener). */
+export function isWebSocket(socket: Socket): boolean {
+  return (socket as NodeSocket)[kWebSocket] === true;
+}
+
+/** One function for every server: `Upgrade: websocket` marks the socket, and nothing else is done. */
+function onUpgrade(req: IncomingMessage, socket: Socket): void {
+  const upgrade = req.headers.upgrade;
+  if (typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket') (socket as NodeSocket)[kWebSocket] = true;
+}
+
+function listenForUpgrades(server: MainServer): void {
+  if (!server.listeners('upgrade').includes(onUpgrade)) server.prependListener('upgrade', onUpgrade);
 }
 
 interface ConnectionsList {

@@ -115,7 +115,8 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   const config: ResolvedOptions = resolveOptions(options);
   const { logger } = config;
   const snapshot = new HealthSnapshot(config.liveness);
-  const drain = new RequestDrain(snapshot);
+  // Long-lived connections (WebSocket, SSE): closed at "stop accepting" with their own budget.
+  const drain = new RequestDrain(snapshot, config.longLived);
   const { emit, on } = createEmitter(logger);
   const checks = new Map<string, CheckRunner>();
   const warmups: Named<WarmupFunction, { timeoutMs: number }>[] = [];
