@@ -5,6 +5,7 @@
  * shutdownTimeoutMs, and none is reset.
  */
 import { request, type IncomingMessage } from 'node:http';
+import { connect as connectHttp2, type ClientHttp2Session } from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { delay } from '../support/http.js';
@@ -131,3 +132,46 @@ describe('Server-Sent Events streams at shutdown', () => {
     expect(indexOf(f.lines, isFixture('sse-closed'))).toBeLessThan(indexOf(f.lines, isExit));
   });
 });
+
+describe('an HTTP/2 (h2c) main server at shutdown', () => {
+  it('is accepted by start(); its session gets GOAWAY during the drain delay, the stream in flight completes, and the exit is 0', async () => {
+    const { f, mainPort } = await start({ HTTP2: '1', DRAIN_DELAY_MS: '500', SHUTDOWN_TIMEOUT_MS: '10000' });
+    const session = connectHttp2(`http://127.0.0.1:${mainPort}`);
+    clients.push({ destroy: () => session.destroy() });
+    const events: Array<{ what: string; at: number; code?: number }> = [];
+    session.on('goaway', (code: number) => events.push({ what: 'goaway', code, at: performance.now() }));
+    session.on('error', (error: Error) => events.push({ what: `session error ${error.message}`, at: performance.now() }));
+    const sessionClosed = new Promise<number>((resolve) => session.once('close', () => resolve(performance.now())));
+
+    // Streams are requests in the in-flight gauge: this one counts itself.
+    expect(JSON.parse(await h2Get(session, '/inflight'))).toEqual({ inFlight: 1 });
+    const slow = h2Get(session, '/slow?ms=1500');
+    await delay(300);
+    const killedAt = performance.now();
+    f.kill('SIGTERM');
+
+    expect(await slow).toBe('slow done');
+    await sessionClosed;
+    const exit = await f.exited;
+    expect(exit.code, output(f)).toBe(0);
+    const goaway = events.find((e) => e.what === 'goaway');
+    expect(goaway, JSON.stringify(events)).toMatchObject({ code: 0 });
+    // During the drain delay, not at its end.
+    expect(goaway!.at - killedAt).toBeLessThan(450);
+    expect(events.filter((e) => e.what !== 'goaway'), output(f)).toEqual([]);
+    console.log(`[measure] HTTP/2: SIGTERM → GOAWAY ${ms(goaway!.at - killedAt)}, → exit ${ms(exit.at - killedAt)}`);
+    expect(exit.at - killedAt).toBeLessThan(5000);
+  });
+});
+
+/** A GET on an HTTP/2 session: the body, or a rejection on a stream error or reset. */
+function h2Get(session: ClientHttp2Session, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': path });
+    let body = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => (body += chunk));
+    stream.on('end', () => (stream.rstCode ? reject(new Error(`stream reset ${stream.rstCode}`)) : resolve(body)));
+    stream.on('error', reject);
+  });
+}

@@ -51,7 +51,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
-import { Connections, isMainServer, isUpgraded, isWebSocket, listedSockets, responseOnWire, serverOf, type MainServer } from './connections.js';
+import { Connections, isHttp1Server, isUpgraded, isWebSocket, listedSockets, responseOnWire, serverOf, type Http1Server, type MainServer } from './connections.js';
+import { Http2Drain, isHttp2Server } from './long-lived/http2.js';
 import { endEventStream, isEventStream } from './long-lived/sse.js';
 import { sayGoingAway } from './long-lived/websocket.js';
 import { DEFAULTS, type ResolvedLongLivedOptions } from './options.js';
@@ -108,9 +109,11 @@ export class RequestDrain {
   /** Sockets handed to an 'upgrade' (WebSocket) or 'connect' listener, found at the drain: ended after the hooks. */
   private readonly upgraded = new Set<Socket>();
   /** Servers given to podkit (start(), serve(), an adapter's attach()): their listener is closed at the drain. */
-  private readonly owned = new Set<MainServer>();
+  private readonly owned = new Set<Http1Server>();
   /** Servers with podkit's 'request' listener, which only the drain adds. */
-  private readonly listened = new WeakSet<MainServer>();
+  private readonly listened = new WeakSet<Http1Server>();
+  /** HTTP/2 servers: sessions told to go away, streams counted (long-lived/http2.ts). */
+  private readonly h2: Http2Drain;
   /** The server of the last request track() saw while ready: the one comparison it makes per request. */
   private lastMet: unknown;
   private draining = false;
@@ -135,6 +138,7 @@ export class RequestDrain {
     private readonly snapshot: HealthSnapshot,
     private readonly longLived: ResolvedLongLivedOptions = { ...DEFAULTS.longLived },
   ) {
+    this.h2 = new Http2Drain((delta) => this.snapshot.addInFlight(delta));
     this.connections = new Connections({
       opened: (socket, server, handshaking) => this.opened(socket, server, handshaking, Date.now()),
       secured: (socket, raw, server) => {
@@ -149,6 +153,10 @@ export class RequestDrain {
 
   /** Drain this server at shutdown: follow its connections now, close its listener at the drain. Idempotent. */
   attach(server: MainServer): void {
+    if (isHttp2Server(server)) {
+      this.h2.attach(server);
+      return;
+    }
     if (this.owned.has(server)) return;
     this.owned.add(server);
     if (this.closing) {
@@ -170,7 +178,7 @@ export class RequestDrain {
       const server = (req.socket as (Socket & { server?: unknown }) | null)?.server;
       if (server !== this.lastMet) {
         this.lastMet = server;
-        if (isMainServer(server)) this.follow(server);
+        if (isHttp1Server(server)) this.follow(server);
       }
       return;
     }
@@ -191,11 +199,11 @@ export class RequestDrain {
 
   /** Requests in flight: counted exactly while draining; while ready, the connections with a response on the wire, counted now. */
   get inFlight(): number {
-    return this.draining ? this.snapshot.inFlight : this.connections.responsesOnWire();
+    return this.draining ? this.snapshot.inFlight : this.connections.responsesOnWire() + this.h2.streams;
   }
 
   get openSockets(): number {
-    return this.connections.http.size + this.connections.handshakes.size + this.upgraded.size;
+    return this.connections.http.size + this.connections.handshakes.size + this.upgraded.size + this.h2.sessions.size;
   }
 
   /**
@@ -205,7 +213,7 @@ export class RequestDrain {
    */
   sampleInFlight(): () => void {
     const sample = () => {
-      if (!this.draining) this.snapshot.setInFlight(this.connections.responsesOnWire());
+      if (!this.draining) this.snapshot.setInFlight(this.connections.responsesOnWire() + this.h2.streams);
     };
     sample();
     clearInterval(this.sampler);
@@ -226,6 +234,8 @@ export class RequestDrain {
     clearInterval(this.sampler);
     // The sample (or nothing) gives way to the exact count, built up from here.
     this.snapshot.setInFlight(0);
+    // HTTP/2 sessions get their GOAWAY now, during the drain delay: there is no Connection: close.
+    this.h2.startDraining();
     const now = Date.now();
     const servers = new Set(this.owned);
     for (const socket of this.connections.http) {
@@ -256,7 +266,7 @@ export class RequestDrain {
     this.startClosingLongLived();
     this.sweep();
     this.scanStreams();
-    await Promise.all([this.drained(), this.goodbyesDone()]);
+    await Promise.all([this.drained(), this.goodbyesDone(), this.h2.close()]);
   }
 
   /**
@@ -274,6 +284,7 @@ export class RequestDrain {
   /** Past the shutdown budget: cut every connection that is left. */
   destroyAll(): void {
     clearInterval(this.streamScan);
+    this.h2.destroyAll();
     for (const socket of [...this.connections.http, ...this.connections.handshakes, ...this.upgraded]) socket.destroy();
     for (const server of this.owned) {
       if (server.listening) server.close();
@@ -283,7 +294,7 @@ export class RequestDrain {
 
   // --- connections -------------------------------------------------------------------------------
 
-  private follow(server: MainServer): void {
+  private follow(server: Http1Server): void {
     const alreadyOpen = this.connections.follow(server);
     if (!this.draining) return;
     this.listenForRequests(server);
@@ -291,14 +302,14 @@ export class RequestDrain {
     for (const socket of alreadyOpen) this.opened(socket, server, false, Date.now(), midRequest.has(socket));
   }
 
-  private listenForRequests(server: MainServer): void {
+  private listenForRequests(server: Http1Server): void {
     if (this.listened.has(server)) return;
     this.listened.add(server);
     // First in line, so the header is set before any framework writes the response.
     server.prependListener('request', this.onRequest);
   }
 
-  private opened(socket: Socket, server: MainServer | undefined, handshaking: boolean, openedAt: number, midRequest = false): void {
+  private opened(socket: Socket, server: Http1Server | undefined, handshaking: boolean, openedAt: number, midRequest = false): void {
     if (!this.draining) return;
     if (server) this.listenForRequests(server);
     this.account(socket, handshaking, openedAt, midRequest);
@@ -502,6 +513,6 @@ function endUpgraded(socket: Socket): void {
  * Stop accepting without http.Server's pre-close step (which destroys idle sockets): http.Server
  * and https.Server both inherit net.Server's close, which only closes the listening socket.
  */
-function stopListening(server: MainServer): void {
-  if (server.listening) (NetServer.prototype.close as (this: MainServer) => void).call(server);
+function stopListening(server: Http1Server): void {
+  if (server.listening) (NetServer.prototype.close as (this: Http1Server) => void).call(server);
 }
