@@ -4,8 +4,12 @@
  * Server-Sent Events streams (a raw reader) end cleanly; neither holds the exit to
  * shutdownTimeoutMs, and none is reset.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { connect as connectHttp2, type ClientHttp2Session } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { delay } from '../support/http.js';
@@ -16,9 +20,11 @@ const CONNECTIONS_SERVICE = new URL('../fixtures/connections-service.ts', import
 
 const fixtures: Fixture[] = [];
 const clients: Array<{ destroy(): void }> = [];
+const dirs: string[] = [];
 afterEach(async () => {
   for (const client of clients.splice(0)) client.destroy();
   await cleanup(fixtures);
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 async function start(env: Record<string, string>): Promise<{ f: Fixture; mainPort: number }> {
@@ -133,10 +139,18 @@ describe('Server-Sent Events streams at shutdown', () => {
   });
 });
 
-describe('an HTTP/2 (h2c) main server at shutdown', () => {
+describe.each([{ tls: false }, { tls: true }])('an HTTP/2 main server at shutdown (TLS: $tls)', ({ tls }) => {
   it('is accepted by start(); its session gets GOAWAY during the drain delay, the stream in flight completes, and the exit is 0', async () => {
-    const { f, mainPort } = await start({ HTTP2: '1', DRAIN_DELAY_MS: '500', SHUTDOWN_TIMEOUT_MS: '10000' });
-    const session = connectHttp2(`http://127.0.0.1:${mainPort}`);
+    const certificate = tls ? makeCertificate() : undefined;
+    const { f, mainPort } = await start({
+      HTTP2: '1',
+      DRAIN_DELAY_MS: '500',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      ...(certificate ? { TLS_KEY_FILE: certificate.key, TLS_CERT_FILE: certificate.cert } : {}),
+    });
+    const session = certificate
+      ? connectHttp2(`https://localhost:${mainPort}`, { ca: certificate.ca })
+      : connectHttp2(`http://127.0.0.1:${mainPort}`);
     clients.push({ destroy: () => session.destroy() });
     const events: Array<{ what: string; at: number; code?: number }> = [];
     session.on('goaway', (code: number) => events.push({ what: 'goaway', code, at: performance.now() }));
@@ -163,6 +177,20 @@ describe('an HTTP/2 (h2c) main server at shutdown', () => {
     expect(exit.at - killedAt).toBeLessThan(5000);
   });
 });
+
+/** A self-signed certificate for localhost, made for this test. */
+function makeCertificate(): { key: string; cert: string; ca: Buffer } {
+  const dir = mkdtempSync(join(tmpdir(), 'podkit-h2-'));
+  dirs.push(dir);
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    { stdio: 'ignore' },
+  );
+  return { key, cert, ca: readFileSync(cert) };
+}
 
 /** A GET on an HTTP/2 session: the body, or a rejection on a stream error or reset. */
 function h2Get(session: ClientHttp2Session, path: string): Promise<string> {
