@@ -193,9 +193,9 @@ describe('an HTTPS connection still in its TLS handshake when the listener close
   });
 });
 
-describe('an upgraded connection (WebSocket) during shutdown', () => {
+describe("an upgraded connection (WebSocket) during shutdown, webSocketGoodbye: 'app'", () => {
   it('stays open while holds are waited for, gets the goodbye a shutdown hook sends, then is closed, and the exit is 0', async () => {
-    const { f, mainPort } = await start({ WEBSOCKET: '1', HOLD_MS: '400', SHUTDOWN_TIMEOUT_MS: '5000' });
+    const { f, mainPort } = await start({ WEBSOCKET: '1', WS_GOODBYE: 'app', HOLD_MS: '400', SHUTDOWN_TIMEOUT_MS: '5000' });
     const ws = new WebSocket(`ws://127.0.0.1:${mainPort}/`);
     sockets.push({ destroy: () => ws.terminate() });
     const messages: Array<{ text: string; at: number }> = [];

@@ -434,3 +434,21 @@ describe('per-call options and names', () => {
     expect(invalidOption(() => lifecycle.on('state', 'log' as never)).option).toBe('on("state", listener)');
   });
 });
+
+describe('longLived options', () => {
+  it('accepts the defaults and a full set', () => {
+    expect(() => create({})).not.toThrow();
+    expect(() => create({ longLived: { closeWindowMs: 0, closeTimeoutMs: 500, budgetMs: 2000, webSocketGoodbye: 'app', sseRetryMs: 1000 } })).not.toThrow();
+    expect(DEFAULTS.longLived.webSocketGoodbye).toBe('podkit');
+  });
+
+  it('rejects a close window as long as the budget that bounds it', () => {
+    expectNamed(invalidOption(() => create({ longLived: { closeWindowMs: 3000 } })), 'longLived.closeWindowMs', '3000');
+  });
+
+  it('rejects an unknown goodbye, an unknown key and a zero budget', () => {
+    expectNamed(invalidOption(() => create({ longLived: { webSocketGoodbye: 'library' } })), 'longLived.webSocketGoodbye', '"library"');
+    expect(invalidOption(() => create({ longLived: { closeWindow: 5 } })).option).toContain('longLived');
+    expect(invalidOption(() => create({ longLived: { budgetMs: 0 } })).option).toBe('longLived.budgetMs');
+  });
+});

@@ -15,20 +15,34 @@
  * - `socket.server` is the server of a connection, `socket.parser` its parser (`null` once the
  *   socket was upgraded), and a TLS socket's `_parent` the raw TCP socket it wraps.
  *
+ * Upgrades: an 'upgrade' listener of podkit's marks a socket whose request asked for
+ * `Upgrade: websocket`, so the drain can close it with a WebSocket close frame. It is only there
+ * while the server has an 'upgrade' listener of someone else's: with any listener at all, Node
+ * hands upgrade requests to 'upgrade' instead of 'request', so one of podkit's alone would leave
+ * them unanswered. It is added (first in line) when another one is, and removed with the last one.
+ *
  * Why a Set of podkit's own besides Node's list: it also holds connections handed over with
  * `server.emit('connection')` (Node's list only exists once the server listens), HTTPS connections
  * in their handshake and upgraded sockets. One listener function of each kind serves every server
  * and every socket, so following a connection allocates no closure: while the service is ready,
  * this Set is all podkit keeps, and requests are never looked at (see drain.ts).
  */
-import type { Server as HttpServer, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { Server as NetServer, Socket } from 'node:net';
 
-export type MainServer = HttpServer | HttpsServer;
+import { isHttp2Server, type Http2MainServer } from './long-lived/http2.js';
+
+export type Http1Server = HttpServer | HttpsServer;
+/** A server `start()` takes as the main server: HTTP/1 (http, https) or HTTP/2 (h2c, TLS). */
+export type MainServer = Http1Server | Http2MainServer;
+
+/** Set on a socket whose upgrade request asked for `Upgrade: websocket`. */
+const kWebSocket = Symbol('podkit.websocket');
 
 /** Node's own bookkeeping on a server-side socket. */
 type NodeSocket = Socket & {
+  [kWebSocket]?: true;
   _httpMessage?: ServerResponse | null;
   server?: unknown;
   parser?: unknown;
@@ -38,9 +52,9 @@ type NodeSocket = Socket & {
 /** What the drain hears from the connections it follows. */
 export interface ConnectionEvents {
   /** A connection was accepted: `handshaking` for the raw socket of an HTTPS one. */
-  opened(socket: Socket, server: MainServer | undefined, handshaking: boolean): void;
+  opened(socket: Socket, server: Http1Server | undefined, handshaking: boolean): void;
   /** An HTTPS connection finished its handshake: `socket` (TLS) now carries what `raw` did. */
-  secured(socket: Socket, raw: Socket | undefined, server: MainServer): void;
+  secured(socket: Socket, raw: Socket | undefined, server: Http1Server): void;
   closed(socket: Socket): void;
 }
 
@@ -49,12 +63,14 @@ export class Connections {
   readonly http = new Set<Socket>();
   /** Raw TCP sockets of HTTPS connections still in their TLS handshake: no HTTP on them yet. */
   readonly handshakes = new Set<Socket>();
-  private readonly followed = new WeakSet<MainServer>();
+  private readonly followed = new WeakSet<Http1Server>();
   // Plain functions, so Node's `this` (the server, the socket) tells them which one.
-  private readonly onConnection: (this: MainServer, socket: Socket) => void;
-  private readonly onHandshakeStart: (this: MainServer, socket: Socket) => void;
-  private readonly onSecureConnection: (this: MainServer, socket: Socket) => void;
+  private readonly onConnection: (this: Http1Server, socket: Socket) => void;
+  private readonly onHandshakeStart: (this: Http1Server, socket: Socket) => void;
+  private readonly onSecureConnection: (this: Http1Server, socket: Socket) => void;
   private readonly onClose: (this: Socket) => void;
+  private readonly onNewListener: (this: Http1Server, event: string | symbol, listener: unknown) => void;
+  private readonly onRemoveListener: (this: Http1Server, event: string | symbol) => void;
 
   constructor(private readonly events: ConnectionEvents) {
     const connections = this;
@@ -72,10 +88,16 @@ export class Connections {
       connections.handshakes.delete(this);
       events.closed(this);
     };
+    this.onNewListener = function (event, listener) {
+      if (event === 'upgrade' && listener !== onUpgrade) listenForUpgrades(this);
+    };
+    this.onRemoveListener = function (event) {
+      if (event === 'upgrade' && this.listeners('upgrade').every((listener) => listener === onUpgrade)) this.removeListener('upgrade', onUpgrade);
+    };
   }
 
   /** Follows every connection the server accepts from now on; returns those it already had. Idempotent. */
-  follow(server: MainServer): Socket[] {
+  follow(server: Http1Server): Socket[] {
     if (this.followed.has(server)) return [];
     this.followed.add(server);
     if ('setSecureContext' in server) {
@@ -87,6 +109,9 @@ export class Connections {
     } else {
       server.on('connection', this.onConnection);
     }
+    if (server.listenerCount('upgrade') > 0) listenForUpgrades(server);
+    server.on('newListener', this.onNewListener);
+    server.on('removeListener', this.onRemoveListener);
     return listedSockets(server, 'all').filter((socket) => this.add(socket, false));
   }
 
@@ -106,7 +131,7 @@ export class Connections {
     return count;
   }
 
-  private secured(socket: Socket, server: MainServer): void {
+  private secured(socket: Socket, server: Http1Server): void {
     const raw = this.handshakeOf(socket);
     if (raw) this.handshakes.delete(raw);
     if (this.add(socket, false)) this.events.secured(socket, raw, server);
@@ -124,14 +149,19 @@ export class Connections {
 }
 
 /** An http(s).Server, and not some other emitter found on a socket. */
+export function isHttp1Server(value: unknown): value is Http1Server {
+  return value instanceof NetServer && typeof (value as Http1Server).closeAllConnections === 'function';
+}
+
+/** The one decision "is this a main server": HTTP/1 (drained connection by connection here) or HTTP/2 (long-lived/http2.ts). */
 export function isMainServer(value: unknown): value is MainServer {
-  return value instanceof NetServer && typeof (value as MainServer).closeAllConnections === 'function';
+  return isHttp1Server(value) || isHttp2Server(value);
 }
 
 /** The server a connection belongs to, when it is one podkit can drain. */
-export function serverOf(socket: Socket): MainServer | undefined {
+export function serverOf(socket: Socket): Http1Server | undefined {
   const server = (socket as NodeSocket).server;
-  return isMainServer(server) ? server : undefined;
+  return isHttp1Server(server) ? server : undefined;
 }
 
 /** The response Node has on this socket's wire and has not finished sending, if any. */
@@ -150,6 +180,21 @@ export function isUpgraded(socket: Socket): boolean {
   return (socket as NodeSocket).parser === null;
 }
 
+/** True for an upgraded socket whose request asked for `Upgrade: websocket` (seen by podkit's 'upgrade' listener). */
+export function isWebSocket(socket: Socket): boolean {
+  return (socket as NodeSocket)[kWebSocket] === true;
+}
+
+/** One function for every server: `Upgrade: websocket` marks the socket, and nothing else is done. */
+function onUpgrade(req: IncomingMessage, socket: Socket): void {
+  const upgrade = req.headers.upgrade;
+  if (typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket') (socket as NodeSocket)[kWebSocket] = true;
+}
+
+function listenForUpgrades(server: Http1Server): void {
+  if (!server.listeners('upgrade').includes(onUpgrade)) server.prependListener('upgrade', onUpgrade);
+}
+
 interface ConnectionsList {
   all(): Array<{ socket?: unknown }>;
   active(): Array<{ socket?: unknown }>;
@@ -159,7 +204,7 @@ interface ConnectionsList {
  * The live sockets in Node's list of the server's HTTP connections: `all`, or the `active` ones.
  * Empty when the server never listened (connections handed over) or Node has no such list.
  */
-export function listedSockets(server: MainServer, which: 'all' | 'active'): Socket[] {
+export function listedSockets(server: Http1Server, which: 'all' | 'active'): Socket[] {
   const key = Object.getOwnPropertySymbols(server).find((symbol) => symbol.description === 'http.server.connections');
   const list = key === undefined ? undefined : ((server as unknown as Record<symbol, unknown>)[key] as Partial<ConnectionsList> | undefined);
   const read = list?.[which];

@@ -39,10 +39,23 @@
  *   queue; if its headers had already left, Node puts the next one on the wire before the first
  *   one's 'close', where release() counts it and tells it to close. closeIfIdle() asks Node's
  *   record of the wire as well as podkit's count, so no response is cut, counted or not.
+ *
+ * Long-lived connections, at "stop accepting" (close()), with a budget of their own
+ * (`longLived.budgetMs`, inside the shutdown's): WebSocket connections (upgraded with
+ * `Upgrade: websocket`) get a close frame 1001 Going Away (long-lived/websocket.ts) and
+ * `closeTimeoutMs` to close; Server-Sent Events streams (a response on the wire with
+ * `Content-Type: text/event-stream`) are ended (long-lived/sse.ts). Each one at a random moment of
+ * `closeWindowMs`, so their clients do not all reconnect in the same millisecond. close() resolves
+ * once they are closed too, so shutdown hooks run after them. With `webSocketGoodbye: 'app'`
+ * WebSocket connections are left to the app: open through holds and hooks, ended after them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
-import { Connections, isMainServer, isUpgraded, listedSockets, responseOnWire, serverOf, type MainServer } from './connections.js';
+import { Connections, isHttp1Server, isUpgraded, isWebSocket, listedSockets, responseOnWire, serverOf, type Http1Server, type MainServer } from './connections.js';
+import { Http2Drain, isHttp2Server } from './long-lived/http2.js';
+import { endEventStream, isEventStream } from './long-lived/sse.js';
+import { sayGoingAway } from './long-lived/websocket.js';
+import { DEFAULTS, type ResolvedLongLivedOptions } from './options.js';
 import type { HealthSnapshot } from './state.js';
 
 export type { MainServer } from './connections.js';
@@ -61,6 +74,9 @@ const FRESH_SOCKET_GRACE_MS = 500;
  * that has not closed its side this long after that is destroyed.
  */
 const UPGRADED_END_BOUND_MS = 1000;
+
+/** While long-lived connections are being closed, how often responses are looked at for an SSE stream that began since. */
+const STREAM_SCAN_MS = 100;
 
 /** While ready, how often the gauge /metrics reads is refreshed. Prometheus scrapes every 15–60 s. */
 const IN_FLIGHT_SAMPLE_MS = 1000;
@@ -93,9 +109,11 @@ export class RequestDrain {
   /** Sockets handed to an 'upgrade' (WebSocket) or 'connect' listener, found at the drain: ended after the hooks. */
   private readonly upgraded = new Set<Socket>();
   /** Servers given to podkit (start(), serve(), an adapter's attach()): their listener is closed at the drain. */
-  private readonly owned = new Set<MainServer>();
+  private readonly owned = new Set<Http1Server>();
   /** Servers with podkit's 'request' listener, which only the drain adds. */
-  private readonly listened = new WeakSet<MainServer>();
+  private readonly listened = new WeakSet<Http1Server>();
+  /** HTTP/2 servers: sessions told to go away, streams counted (long-lived/http2.ts). */
+  private readonly h2: Http2Drain;
   /** The server of the last request track() saw while ready: the one comparison it makes per request. */
   private lastMet: unknown;
   private draining = false;
@@ -106,9 +124,21 @@ export class RequestDrain {
   private freshTimer: NodeJS.Timeout | undefined;
   private idleWaiters: Array<() => void> = [];
   private upgradedWaiters: Array<() => void> = [];
+  /** From "stop accepting" on: long-lived connections are closed as they are found. */
+  private longLivedAt: number | undefined;
+  /** WebSocket connections podkit says goodbye on, until they close. */
+  private readonly goodbyes = new Set<Socket>();
+  /** SSE streams found, ended (or to be) by podkit. */
+  private readonly streams = new Set<ServerResponse>();
+  private goodbyeWaiters: Array<() => void> = [];
+  private streamScan: NodeJS.Timeout | undefined;
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => this.track(req, res);
 
-  constructor(private readonly snapshot: HealthSnapshot) {
+  constructor(
+    private readonly snapshot: HealthSnapshot,
+    private readonly longLived: ResolvedLongLivedOptions = { ...DEFAULTS.longLived },
+  ) {
+    this.h2 = new Http2Drain((delta) => this.snapshot.addInFlight(delta));
     this.connections = new Connections({
       opened: (socket, server, handshaking) => this.opened(socket, server, handshaking, Date.now()),
       secured: (socket, raw, server) => {
@@ -123,6 +153,10 @@ export class RequestDrain {
 
   /** Drain this server at shutdown: follow its connections now, close its listener at the drain. Idempotent. */
   attach(server: MainServer): void {
+    if (isHttp2Server(server)) {
+      this.h2.attach(server);
+      return;
+    }
     if (this.owned.has(server)) return;
     this.owned.add(server);
     if (this.closing) {
@@ -144,7 +178,7 @@ export class RequestDrain {
       const server = (req.socket as (Socket & { server?: unknown }) | null)?.server;
       if (server !== this.lastMet) {
         this.lastMet = server;
-        if (isMainServer(server)) this.follow(server);
+        if (isHttp1Server(server)) this.follow(server);
       }
       return;
     }
@@ -165,11 +199,11 @@ export class RequestDrain {
 
   /** Requests in flight: counted exactly while draining; while ready, the connections with a response on the wire, counted now. */
   get inFlight(): number {
-    return this.draining ? this.snapshot.inFlight : this.connections.responsesOnWire();
+    return this.draining ? this.snapshot.inFlight : this.connections.responsesOnWire() + this.h2.streams;
   }
 
   get openSockets(): number {
-    return this.connections.http.size + this.connections.handshakes.size + this.upgraded.size;
+    return this.connections.http.size + this.connections.handshakes.size + this.upgraded.size + this.h2.sessions.size;
   }
 
   /**
@@ -179,7 +213,7 @@ export class RequestDrain {
    */
   sampleInFlight(): () => void {
     const sample = () => {
-      if (!this.draining) this.snapshot.setInFlight(this.connections.responsesOnWire());
+      if (!this.draining) this.snapshot.setInFlight(this.connections.responsesOnWire() + this.h2.streams);
     };
     sample();
     clearInterval(this.sampler);
@@ -200,6 +234,8 @@ export class RequestDrain {
     clearInterval(this.sampler);
     // The sample (or nothing) gives way to the exact count, built up from here.
     this.snapshot.setInFlight(0);
+    // HTTP/2 sessions get their GOAWAY now, during the drain delay: there is no Connection: close.
+    this.h2.startDraining();
     const now = Date.now();
     const servers = new Set(this.owned);
     for (const socket of this.connections.http) {
@@ -227,8 +263,10 @@ export class RequestDrain {
     this.closing = true;
     this.closingAt = Date.now();
     for (const server of this.owned) stopListening(server);
+    this.startClosingLongLived();
     this.sweep();
-    await this.drained();
+    this.scanStreams();
+    await Promise.all([this.drained(), this.goodbyesDone(), this.h2.close()]);
   }
 
   /**
@@ -245,6 +283,8 @@ export class RequestDrain {
 
   /** Past the shutdown budget: cut every connection that is left. */
   destroyAll(): void {
+    clearInterval(this.streamScan);
+    this.h2.destroyAll();
     for (const socket of [...this.connections.http, ...this.connections.handshakes, ...this.upgraded]) socket.destroy();
     for (const server of this.owned) {
       if (server.listening) server.close();
@@ -254,7 +294,7 @@ export class RequestDrain {
 
   // --- connections -------------------------------------------------------------------------------
 
-  private follow(server: MainServer): void {
+  private follow(server: Http1Server): void {
     const alreadyOpen = this.connections.follow(server);
     if (!this.draining) return;
     this.listenForRequests(server);
@@ -262,14 +302,14 @@ export class RequestDrain {
     for (const socket of alreadyOpen) this.opened(socket, server, false, Date.now(), midRequest.has(socket));
   }
 
-  private listenForRequests(server: MainServer): void {
+  private listenForRequests(server: Http1Server): void {
     if (this.listened.has(server)) return;
     this.listened.add(server);
     // First in line, so the header is set before any framework writes the response.
     server.prependListener('request', this.onRequest);
   }
 
-  private opened(socket: Socket, server: MainServer | undefined, handshaking: boolean, openedAt: number, midRequest = false): void {
+  private opened(socket: Socket, server: Http1Server | undefined, handshaking: boolean, openedAt: number, midRequest = false): void {
     if (!this.draining) return;
     if (server) this.listenForRequests(server);
     this.account(socket, handshaking, openedAt, midRequest);
@@ -278,6 +318,7 @@ export class RequestDrain {
 
   private closed(socket: Socket): void {
     this.upgraded.delete(socket);
+    this.goodbyes.delete(socket);
     const account = this.accounts.get(socket);
     if (account) {
       this.accounts.delete(socket);
@@ -339,6 +380,52 @@ export class RequestDrain {
     this.notifyIfDrained();
   }
 
+  // --- long-lived connections ----------------------------------------------------------------------
+
+  private startClosingLongLived(): void {
+    if (this.longLivedAt !== undefined) return;
+    this.longLivedAt = Date.now();
+    // Their budget: whatever is still open past it is cut. Unref'd: the shutdown's own deadline
+    // (ref'd) bounds the process; this one only makes the step shorter.
+    setTimeout(() => {
+      for (const socket of this.goodbyes) socket.destroy();
+      for (const res of this.streams) if (!res.closed) res.socket?.destroy();
+    }, this.longLived.budgetMs).unref();
+    // A response that turns into a stream after this (its headers not out yet) is found here.
+    this.streamScan = setInterval(() => this.scanStreams(), STREAM_SCAN_MS).unref();
+  }
+
+  /** A random moment of what is left of the close window: reconnections are spread, not stampeded. */
+  private jitter(): number {
+    const elapsed = Date.now() - (this.longLivedAt ?? Date.now());
+    return Math.random() * Math.max(0, this.longLived.closeWindowMs - elapsed);
+  }
+
+  /** Schedules podkit's close frame on an upgraded WebSocket connection. False when it is not podkit's to close. */
+  private sayGoodbye(socket: Socket): boolean {
+    if (this.longLivedAt === undefined || this.longLived.webSocketGoodbye !== 'podkit' || !isWebSocket(socket)) return false;
+    if (this.goodbyes.has(socket)) return true;
+    this.goodbyes.add(socket);
+    setTimeout(() => sayGoingAway(socket, this.longLived.closeTimeoutMs, endUpgraded), this.jitter());
+    return true;
+  }
+
+  private scanStreams(): void {
+    for (const account of this.accounts.values()) {
+      for (const res of account.responses) {
+        if (this.streams.has(res) || !isEventStream(res)) continue;
+        this.streams.add(res);
+        res.once('close', () => this.streams.delete(res));
+        setTimeout(() => endEventStream(res, this.longLived.sseRetryMs), this.jitter());
+      }
+    }
+  }
+
+  private goodbyesDone(): Promise<void> {
+    if (this.goodbyes.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.goodbyeWaiters.push(resolve));
+  }
+
   // --- closing -----------------------------------------------------------------------------------
 
   private drained(): Promise<void> {
@@ -357,6 +444,12 @@ export class RequestDrain {
       // Reset the handle too: a socket that arrives later still needs a timer of its own.
       clearTimeout(this.freshTimer);
       this.freshTimer = undefined;
+      clearInterval(this.streamScan);
+      for (const resolve of waiters) resolve();
+    }
+    if (this.goodbyes.size === 0 && this.goodbyeWaiters.length > 0) {
+      const waiters = this.goodbyeWaiters;
+      this.goodbyeWaiters = [];
       for (const resolve of waiters) resolve();
     }
     if (this.upgraded.size === 0 && this.upgradedWaiters.length > 0) {
@@ -379,7 +472,7 @@ export class RequestDrain {
         this.connections.http.delete(socket);
         this.accounts.delete(socket);
         this.upgraded.add(socket);
-        if (this.endingUpgraded) endUpgraded(socket);
+        if (!this.sayGoodbye(socket) && this.endingUpgraded) endUpgraded(socket);
         this.notifyIfDrained();
         return;
       }
@@ -420,6 +513,6 @@ function endUpgraded(socket: Socket): void {
  * Stop accepting without http.Server's pre-close step (which destroys idle sockets): http.Server
  * and https.Server both inherit net.Server's close, which only closes the listening socket.
  */
-function stopListening(server: MainServer): void {
-  if (server.listening) (NetServer.prototype.close as (this: MainServer) => void).call(server);
+function stopListening(server: Http1Server): void {
+  if (server.listening) (NetServer.prototype.close as (this: Http1Server) => void).call(server);
 }

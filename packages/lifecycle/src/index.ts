@@ -19,6 +19,7 @@ export type {
   HookOptions,
   LifecycleOptions,
   LivenessOptions,
+  LongLivedOptions,
   OpenMainPort,
   ProbeOptions,
   ProbeThread,

@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import { CheckRunner, type CheckEvent, type CheckFunction } from './checks/runner.js';
+import { isMainServer } from './connections.js';
 import { RequestDrain, type MainServer } from './drain.js';
 import { InvalidOptionError, PodkitError } from './errors.js';
 import { createExit, type ExitKind, type ExitResult } from './exit.js';
@@ -115,7 +116,8 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   const config: ResolvedOptions = resolveOptions(options);
   const { logger } = config;
   const snapshot = new HealthSnapshot(config.liveness);
-  const drain = new RequestDrain(snapshot);
+  // Long-lived connections (WebSocket, SSE): closed at "stop accepting" with their own budget.
+  const drain = new RequestDrain(snapshot, config.longLived);
   const { emit, on } = createEmitter(logger);
   const checks = new Map<string, CheckRunner>();
   const warmups: Named<WarmupFunction, { timeoutMs: number }>[] = [];
@@ -312,8 +314,9 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
 
   // --- start -------------------------------------------------------------------------------------
 
+  // Through connections.ts: http(s).Server and, for HTTP/2, http2.Server / http2.SecureServer.
   function isServer(value: unknown): value is MainServer {
-    return value instanceof NetServer && typeof (value as MainServer).closeAllConnections === 'function';
+    return isMainServer(value);
   }
 
   /** The server behind a start() target, when it can be known before anything is called. */
@@ -613,12 +616,12 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     },
 
     serve(server) {
-      if (!isServer(server)) throw new InvalidOptionError('serve(server)', server, 'an http.Server or https.Server');
+      if (!isServer(server)) throw new InvalidOptionError('serve(server)', server, 'an http.Server, https.Server or HTTP/2 server');
       drain.attach(server);
     },
 
     attach(app, attachment) {
-      if (!isServer(attachment.server)) throw new InvalidOptionError('attach(app, { server })', attachment.server, 'an http.Server or https.Server');
+      if (!isServer(attachment.server)) throw new InvalidOptionError('attach(app, { server })', attachment.server, 'an http.Server, https.Server or HTTP/2 server');
       attached.set(app, attachment);
       lastAttached = attachment;
       drain.attach(attachment.server);

@@ -31,6 +31,33 @@ export interface HookOptions {
   timeoutMs?: number;
 }
 
+/**
+ * WebSocket connections and Server-Sent Events streams at shutdown: after the drain delay, at the
+ * "stop accepting" step, each is closed with its clean signal (a close frame 1001 Going Away, the
+ * end of the stream), spread over `closeWindowMs` so its clients do not all reconnect at once.
+ */
+export interface LongLivedOptions {
+  /** The closes are spread at random over this window, in ms. @default 1000 */
+  closeWindowMs?: number;
+  /** After its close frame, how long a WebSocket client gets to answer and close before podkit ends the socket, in ms. @default 1000 */
+  closeTimeoutMs?: number;
+  /**
+   * Bound on the whole step, counted from "stop accepting" (inside `shutdownTimeoutMs`, never
+   * beyond what is left of it); a connection still open past it is destroyed, in ms.
+   * @default 3000
+   */
+  budgetMs?: number;
+  /**
+   * Who says goodbye on WebSocket connections. `'podkit'`: the close frame above. `'app'`: podkit
+   * sends nothing; the connections stay open through holds and shutdown hooks (where the app says
+   * goodbye, e.g. socket.io's `io.close()`) and are ended after the hooks.
+   * @default 'podkit'
+   */
+  webSocketGoodbye?: 'podkit' | 'app';
+  /** Written as `retry: <ms>` before an SSE stream ends, so EventSource clients reconnect that soon; `undefined` writes none. @default undefined */
+  sseRetryMs?: number;
+}
+
 /** The probe listener. It is a bare `node:http` server on its own port, with tight limits. */
 export interface ProbeOptions {
   /** Port of the probe listener (0 picks a free one). @default 9000 */
@@ -160,6 +187,8 @@ export interface LifecycleOptions {
   warmup?: WarmupOptions;
   /** Defaults for every `onShutdown()`. */
   hooks?: HookOptions;
+  /** WebSocket connections and SSE streams at shutdown. */
+  longLived?: LongLivedOptions;
   /** When `/livez` fails: the main loop's heartbeat window. */
   liveness?: LivenessOptions;
   /** Override exit codes. */
@@ -194,6 +223,14 @@ export interface ResolvedProbeOptions {
   thread: ProbeThread;
 }
 
+export interface ResolvedLongLivedOptions {
+  closeWindowMs: number;
+  closeTimeoutMs: number;
+  budgetMs: number;
+  webSocketGoodbye: 'podkit' | 'app';
+  sseRetryMs: number | undefined;
+}
+
 export interface ResolvedCheckOptions {
   intervalMs: number;
   timeoutMs: number;
@@ -216,6 +253,7 @@ export interface ResolvedOptions {
   checks: ResolvedCheckOptions;
   warmup: Required<WarmupOptions>;
   hooks: Required<HookOptions>;
+  longLived: ResolvedLongLivedOptions;
   liveness: Required<LivenessOptions>;
   exitCodes: ExitCodes;
   terminationMessagePath: string | false | undefined;
@@ -273,6 +311,7 @@ export const DEFAULTS: DeepReadonly<Defaults> = deepFreeze<Defaults>({
   checks: { intervalMs: 2000, timeoutMs: 1000, failureThreshold: 3, successThreshold: 1, critical: true },
   warmup: { timeoutMs: 30_000 },
   hooks: { timeoutMs: 5000 },
+  longLived: { closeWindowMs: 1000, closeTimeoutMs: 1000, budgetMs: 3000, webSocketGoodbye: 'podkit', sseRetryMs: undefined },
   liveness: { heartbeatTimeoutMs: 5000 },
   exitCodes: { clean: 0, crash: 70, warmupFailed: 75, shutdownTimeout: 124, forcedBase: 128 },
   terminationMessagePath: '/dev/termination-log',

@@ -15,6 +15,7 @@ import {
   type OpenMainPort,
   type ProbeThread,
   type ResolvedCheckOptions,
+  type ResolvedLongLivedOptions,
   type ResolvedOptions,
   type ResolvedProbeOptions,
 } from './options.js';
@@ -173,10 +174,33 @@ function resolveLiveness(value: unknown): Required<LivenessOptions> {
   return { heartbeatTimeoutMs: durationMs('liveness.heartbeatTimeoutMs', o.heartbeatTimeoutMs, d.heartbeatTimeoutMs, { min: MIN_HEARTBEAT_TIMEOUT_MS }) };
 }
 
+function resolveLongLived(value: unknown): ResolvedLongLivedOptions {
+  const d = DEFAULTS.longLived;
+  if (value === undefined) return { ...d };
+  const o = plainObject('longLived', value);
+  knownKeys('longLived', o, Object.keys(d));
+  const goodbye = o.webSocketGoodbye;
+  if (goodbye !== undefined && goodbye !== 'podkit' && goodbye !== 'app') {
+    throw new InvalidOptionError('longLived.webSocketGoodbye', goodbye, '"podkit" or "app"');
+  }
+  const budgetMs = durationMs('longLived.budgetMs', o.budgetMs, d.budgetMs, { min: 1 });
+  const closeWindowMs = durationMs('longLived.closeWindowMs', o.closeWindowMs, d.closeWindowMs);
+  if (closeWindowMs >= budgetMs) {
+    throw new InvalidOptionError('longLived.closeWindowMs', closeWindowMs, `less than longLived.budgetMs (${budgetMs} ms), which bounds the whole step`);
+  }
+  return {
+    closeWindowMs,
+    closeTimeoutMs: durationMs('longLived.closeTimeoutMs', o.closeTimeoutMs, d.closeTimeoutMs, { min: 1 }),
+    budgetMs,
+    webSocketGoodbye: (goodbye as 'podkit' | 'app' | undefined) ?? d.webSocketGoodbye,
+    sseRetryMs: o.sseRetryMs === undefined ? undefined : durationMs('longLived.sseRetryMs', o.sseRetryMs, 0),
+  };
+}
+
 /** Every top-level option name (the options-table test reads it too). */
 export const OPTION_NAMES = [
   'probes', 'drainDelayMs', 'shutdownTimeoutMs', 'crashTimeoutMs', 'signals', 'foreignSignalHandlers', 'handleCrashes', 'openMainPort', 'listenTimeoutMs', 'checks',
-  'warmup', 'hooks', 'liveness', 'exitCodes', 'terminationMessagePath', 'terminationGracePeriodSeconds', 'logger', 'exit',
+  'warmup', 'hooks', 'longLived', 'liveness', 'exitCodes', 'terminationMessagePath', 'terminationGracePeriodSeconds', 'logger', 'exit',
 ] as const satisfies readonly (keyof LifecycleOptions)[];
 
 /** Validates every option up front and fills in defaults. `env` is read here, never at import time. */
@@ -239,6 +263,7 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
     checks: resolveCheckOptions('checks', o.checks, DEFAULTS.checks),
     warmup: resolveTimeoutOptions('warmup', o.warmup, DEFAULTS.warmup.timeoutMs),
     hooks: resolveTimeoutOptions('hooks', o.hooks, DEFAULTS.hooks.timeoutMs),
+    longLived: resolveLongLived(o.longLived),
     liveness: resolveLiveness(o.liveness),
     exitCodes: resolveExitCodes(o.exitCodes, signals),
     terminationMessagePath: tmp as string | false | undefined,
