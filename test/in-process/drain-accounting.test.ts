@@ -83,6 +83,20 @@ async function inFlightGauge(probePort: number): Promise<number> {
 }
 
 describe('while the service is ready', () => {
+  it('keeps an idle keep-alive connection a little longer than the Keep-Alive timeout it advertises, so a client never reuses one the server is closing', async () => {
+    const t = testLifecycle({ probes: false });
+    const server = createServer((_req, res) => res.end('hello'));
+    closers.push(() => server.close());
+    await t.lifecycle.start(() => server.listen(0, '127.0.0.1'));
+    const res = await get(portOf(server), '/', { headers: { connection: 'keep-alive' } });
+    // The header still says whole seconds (what clients drop their idle sockets after)…
+    expect(res.headers['keep-alive']).toBe('timeout=5');
+    // …while the server keeps the socket past that: Node 24 and late 22 by keepAliveTimeoutBuffer,
+    // older lines by podkit's 999 ms.
+    const node = server as { keepAliveTimeout: number; keepAliveTimeoutBuffer?: number };
+    expect(node.keepAliveTimeout + (node.keepAliveTimeoutBuffer ?? 0)).toBeGreaterThan(5500);
+  });
+
   it("adds no 'request' listener to the main server: it has the app's own and nothing else", async () => {
     const t = testLifecycle({ probes: false, drainDelayMs: 300 });
     const app = (_req: IncomingMessage, res: ServerResponse) => res.end('hello');

@@ -100,6 +100,7 @@ export class Connections {
   follow(server: Http1Server): Socket[] {
     if (this.followed.has(server)) return [];
     this.followed.add(server);
+    keepAliveOutlastsItsHint(server);
     if ('setSecureContext' in server) {
       // TLS: a connection is recorded the moment it is accepted, so one still in its handshake when
       // the listener closes gets the same grace as a plain one; at 'secureConnection' it moves to
@@ -215,3 +216,21 @@ export function listedSockets(server: Http1Server, which: 'all' | 'active'): Soc
   }
   return sockets;
 }
+
+/**
+ * A keep-alive connection closed by the server at the very moment its client reuses it fails that
+ * request ("socket hang up"), and no drain can help: the client sent it to a socket that was
+ * already closing. Node's agent (and most clients) drop an idle socket after the `Keep-Alive:
+ * timeout=N` the server advertises; until Node 24 the server closes it after exactly N seconds too,
+ * so the two race. Node 24 keeps the socket a little longer than it advertises
+ * (`keepAliveTimeoutBuffer`, 1 s); on older lines the same is had by raising `keepAliveTimeout` by
+ * 999 ms, which the header (whole seconds, rounded down) does not show. A timeout the app chose off
+ * the whole second, or 0 (keep-alive off), is left alone.
+ */
+function keepAliveOutlastsItsHint(server: Http1Server): void {
+  // The types know the buffer from Node 22's; the Node running may not have it yet (20).
+  const node = server as { keepAliveTimeout: number; keepAliveTimeoutBuffer?: number };
+  if (node.keepAliveTimeoutBuffer !== undefined) return;
+  if (node.keepAliveTimeout >= 1000 && node.keepAliveTimeout % 1000 === 0) node.keepAliveTimeout += 999;
+}
+
