@@ -1,4 +1,4 @@
-export { createLifecycle } from './lifecycle.js';
+export { createLifecycle } from './create-lifecycle.js';
 export type {
   AttachedApp,
   ExitEvent,
@@ -9,7 +9,7 @@ export type {
   StartTarget,
   StateChange,
   StepEvent,
-} from './lifecycle.js';
+} from './create-lifecycle.js';
 export { DEFAULTS } from './options.js';
 export type {
   CheckOptions,
