@@ -17,7 +17,8 @@ import { createEmitter, type LifecycleEvents } from './events.js';
 import { createHolds } from './holds.js';
 import type { CheckOptions, HookOptions, LifecycleOptions, ResolvedOptions, WarmupOptions } from './options.js';
 import type { AttachedApp, Parts } from './parts.js';
-import { answerProbe, type ProbeAnswer, type ProbeRequest } from './probe-responses.js';
+import { registerPlumbing } from './plumbing.js';
+import { answerProbe, type ProbeAnswer, type ProbeRequest } from './probes/answers.js';
 import { resolveCheckOptions, resolveOptions, resolveTimeoutOptions } from './resolve-options.js';
 import { createShutdown, type ShutdownHook, type ShutdownResult } from './shutdown.js';
 import { createStart, type StartTarget } from './start.js';
@@ -53,11 +54,17 @@ export interface Lifecycle {
   onShutdown(name: string, fn: ShutdownHook, options?: HookOptions): this;
   /** Keeps shutdown waiting (before hooks) until the returned release function is called. */
   hold(name: string): () => void;
-  /** While ready: follows the request's server (once per server) and nothing else. While draining: counts the request until its response closes and marks it `Connection: close`. */
+  /**
+   * While ready: follows the request's server (once per server) and nothing else. While draining: counts the request until its response closes and marks it `Connection: close`.
+   * @deprecated Adapter plumbing: use `track(lifecycle, req, res)` from `@podkit/lifecycle/adapter`.
+   */
   track(req: IncomingMessage, res: ServerResponse): void;
   /** Follows a server's connections and drains it at shutdown. `start()` does this for the server it starts. */
   serve(server: MainServer): void;
-  /** For adapters: tells the core how to listen and which server to drain for an app passed to `start(app)`. */
+  /**
+   * For adapters: tells the core how to listen and which server to drain for an app passed to `start(app)`.
+   * @deprecated Adapter plumbing: use `attach(lifecycle, app, attached)` from `@podkit/lifecycle/adapter`.
+   */
   attach(app: object, attached: AttachedApp): void;
 
   /** Opens the probe port, runs warmups, opens the main port (before or after warmup) and becomes ready. */
@@ -112,6 +119,17 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
   const hooks: NamedStep[] = [];
   const shutdown = createShutdown(parts, hooks);
   const start = createStart(parts, shutdown, warmups);
+  const plumbing = {
+    track(req: IncomingMessage, res: ServerResponse): void {
+      drain.track(req, res);
+    },
+    attach(app: object, attachment: AttachedApp): void {
+      if (!isMainServer(attachment.server)) throw new InvalidOptionError('attach(app, { server })', attachment.server, 'an http.Server or https.Server');
+      parts.attached.set(app, attachment);
+      runtime.lastAttached = attachment;
+      drain.attach(attachment.server);
+    },
+  };
 
   const lifecycle: Lifecycle = {
     get state() {
@@ -163,21 +181,14 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       return parts.holds.hold(name);
     },
 
-    track(req, res) {
-      drain.track(req, res);
-    },
+    track: (req, res) => plumbing.track(req, res),
 
     serve(server) {
       if (!isMainServer(server)) throw new InvalidOptionError('serve(server)', server, 'an http.Server or https.Server');
       drain.attach(server);
     },
 
-    attach(app, attachment) {
-      if (!isMainServer(attachment.server)) throw new InvalidOptionError('attach(app, { server })', attachment.server, 'an http.Server or https.Server');
-      parts.attached.set(app, attachment);
-      runtime.lastAttached = attachment;
-      drain.attach(attachment.server);
-    },
+    attach: (app, attachment) => plumbing.attach(app, attachment),
 
     start,
 
@@ -198,5 +209,6 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
 
     on,
   };
+  registerPlumbing(lifecycle, plumbing);
   return lifecycle;
 }

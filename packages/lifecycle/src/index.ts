@@ -27,8 +27,9 @@ export type {
 export type { CheckEvent, CheckFunction } from './checks/runner.js';
 export { retry, RETRY_DEFAULTS } from './warmup.js';
 export type { RetryOptions, WarmupFunction } from './warmup.js';
-export { answerProbe, isProbePath } from './probe-responses.js';
-export type { ProbeAnswer, ProbeAnswerOptions, ProbeRequest } from './probe-responses.js';
+export { answerProbe } from './probes/answers.js';
+export { isProbePath } from './probes/paths.js';
+export type { ProbeAnswer, ProbeAnswerOptions, ProbeRequest } from './probes/answers.js';
 export { InvalidOptionError, PodkitError, TimeoutError } from './errors.js';
 export type { PodkitErrorCode } from './errors.js';
 export { createJsonLogger } from './logger.js';

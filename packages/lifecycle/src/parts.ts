@@ -10,7 +10,7 @@ import type { Emit } from './events.js';
 import type { Holds } from './holds.js';
 import type { Logger } from './logger.js';
 import type { ResolvedOptions } from './options.js';
-import type { ProbeListener } from './probe-server.js';
+import type { ProbeListener } from './probes/server.js';
 import type { Uninstall } from './signals.js';
 import type { HealthSnapshot, LifecycleState } from './state.js';
 
