@@ -26,7 +26,7 @@ import { HealthSnapshot, type LifecycleState } from './state.js';
 import type { NamedStep } from './steps.js';
 import type { AbortableTask } from './timeout.js';
 import { assertFunction, assertName } from './validate.js';
-import type { WarmupFunction } from './warmup.js';
+import type { WarmupFunction } from './retry.js';
 
 export type { AttachedApp } from './parts.js';
 export type { ShutdownHook, ShutdownResult } from './shutdown.js';

@@ -25,8 +25,8 @@ export type {
   WarmupOptions,
 } from './options.js';
 export type { CheckEvent, CheckFunction } from './checks/runner.js';
-export { retry, RETRY_DEFAULTS } from './warmup.js';
-export type { RetryOptions, WarmupFunction } from './warmup.js';
+export { retry, RETRY_DEFAULTS } from './retry.js';
+export type { RetryOptions, WarmupFunction } from './retry.js';
 export { answerProbe } from './probes/answers.js';
 export { isProbePath } from './probes/paths.js';
 export type { ProbeAnswer, ProbeAnswerOptions, ProbeRequest } from './probes/answers.js';

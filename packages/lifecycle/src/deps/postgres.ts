@@ -21,7 +21,7 @@ import type { Pool, PoolClient } from 'pg';
 import { InvalidOptionError } from '../errors.js';
 import { durationMs, knownKeys, plainObject, positiveInteger } from '../validate.js';
 import { abortable } from '../timeout.js';
-import { retry, type RetryOptions } from '../warmup.js';
+import { retry, type RetryOptions } from '../retry.js';
 
 export interface PostgresCheckOptions {
   /**

@@ -18,7 +18,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { InvalidOptionError, PodkitError } from '../errors.js';
 import { durationMs, knownKeys, plainObject } from '../validate.js';
 import { abortable } from '../timeout.js';
-import { retry, type RetryOptions } from '../warmup.js';
+import { retry, type RetryOptions } from '../retry.js';
 
 /** An ioredis client: a standalone `Redis` (sentinel-managed ones included) or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
