@@ -69,7 +69,8 @@ describe('httpCheck', () => {
     expect(dep.seen.map((s) => s.url)).toEqual(['/ok', '/redirect']);
     const error = await httpCheck(url('/fail?token=secret'))(signal()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnexpectedStatusError);
-    expect((error as UnexpectedStatusError).code).toBe('HTTP_503');
+    expect((error as UnexpectedStatusError).code).toBe('ERR_PODKIT_UNEXPECTED_STATUS');
+    expect((error as UnexpectedStatusError).kind).toBe('HTTP_503');
     expect((error as Error).message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/fail answered 503; expected 200–399/);
     expect((error as Error).message).not.toMatch(/secret/);
   });

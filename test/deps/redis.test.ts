@@ -51,7 +51,8 @@ describe('redisWarmup and redisCheck on a real Redis', () => {
     const error = await redisCheck(redis)(signal()).catch((e: unknown) => e);
     expect(performance.now() - begun).toBeLessThan(100);
     expect(error).toBeInstanceOf(RedisNotReadyError);
-    expect((error as RedisNotReadyError).code).toBe('REDIS_NOT_READY');
+    expect((error as RedisNotReadyError).code).toBe('ERR_PODKIT_REDIS_NOT_READY');
+    expect((error as RedisNotReadyError).kind).toBe('REDIS_NOT_READY');
     expect((error as Error).message).toMatch(/status "wait"/);
     await delay(50);
     expect(redis.status).toBe('wait'); // podkit opened no connection on its own

@@ -5,7 +5,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { answerProbe } from '../../packages/lifecycle/src/probe-responses.js';
+import { answerProbe } from '../../packages/lifecycle/src/probes/answers.js';
 import { HealthSnapshot, isAlive, isReady, monotonicNs, type SnapshotMessage } from '../../packages/lifecycle/src/state.js';
 
 const liveness = { heartbeatTimeoutMs: 1000 };

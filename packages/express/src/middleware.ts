@@ -6,7 +6,7 @@
  * the start: the app is mounted on a server the user listens with themselves, handed to
  * `lifecycle.serve(server)` late, or served through another server (HTTPS + HTTP, a test harness).
  *
- * Everything it does is `lifecycle.track(req, res)`, and the timing lives in the core. While the
+ * Everything it does is `track(lifecycle, req, res)` (from `@podkit/lifecycle/adapter`), and the timing lives in the core. While the
  * service is ready that call counts nothing and allocates nothing: it compares the request's
  * server with the last one it saw and, the first time it meets a server, has the core follow that
  * server's connections (the in-flight count is read off them when asked). Once the drain begins
@@ -16,6 +16,7 @@
  */
 import type { RequestHandler } from 'express';
 import type { Lifecycle } from '@podkit/lifecycle';
+import { track } from '@podkit/lifecycle/adapter';
 import { assertLifecycle } from './validate.js';
 
 /**
@@ -28,7 +29,7 @@ export function createMiddleware(lifecycle: Lifecycle): RequestHandler {
   assertLifecycle('createMiddleware(lifecycle)', lifecycle);
   return function podkitTrack(req, res, next) {
     // While ready: one comparison. While draining: idempotent, a request the core counted is not counted twice.
-    lifecycle.track(req, res);
+    track(lifecycle, req, res);
     next();
   };
 }

@@ -8,7 +8,8 @@
  * and this handler only copies status, headers and body onto the response.
  */
 import type { RequestHandler } from 'express';
-import { InvalidOptionError, isProbePath, type Lifecycle } from '@podkit/lifecycle';
+import { InvalidOptionError, type Lifecycle } from '@podkit/lifecycle';
+import { answerRoute, normalizeProbePrefix } from '@podkit/lifecycle/adapter';
 import { assertLifecycle } from './validate.js';
 
 export interface ProbeRouterOptions {
@@ -30,14 +31,8 @@ export function createProbeRouter(lifecycle: Lifecycle, options: ProbeRouterOpti
   const prefix = resolvePrefix(options);
   return function podkitProbes(req, res, next) {
     // req.url is relative to where the router is mounted, as Express strips the mount path.
-    const url = req.url ?? '/';
-    if (!isProbePath(url, prefix, true)) {
-      next();
-      return;
-    }
-    const answer = lifecycle.answerProbe({ method: req.method ?? 'GET', url, accept: req.headers.accept }, prefix);
-    // /metrics is a probe path only when the lifecycle serves metrics: otherwise it is the app's.
-    if (answer.status === 404 && !isProbePath(url, prefix, false)) {
+    const answer = answerRoute(lifecycle, { method: req.method ?? 'GET', url: req.url ?? '/', accept: req.headers.accept }, prefix);
+    if (!answer) {
       next();
       return;
     }
@@ -48,10 +43,5 @@ export function createProbeRouter(lifecycle: Lifecycle, options: ProbeRouterOpti
 
 function resolvePrefix(options: unknown): string {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionError('createProbeRouter options', options, 'an object such as { prefix: "/health" }');
-  const { prefix } = options as ProbeRouterOptions;
-  if (prefix === undefined || prefix === '' || prefix === '/') return '';
-  if (typeof prefix !== 'string' || !prefix.startsWith('/') || /[?#\s]/.test(prefix)) {
-    throw new InvalidOptionError('prefix', prefix, 'a path starting with "/" (such as "/health"), without query or spaces');
-  }
-  return prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  return normalizeProbePrefix((options as ProbeRouterOptions).prefix, 'prefix');
 }

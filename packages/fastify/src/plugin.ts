@@ -11,6 +11,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { InvalidOptionError, type Lifecycle } from '@podkit/lifecycle';
+import { assertLifecycle, attach, normalizeProbePrefix } from '@podkit/lifecycle/adapter';
 import { tieCloseToLifecycle } from './close-tie.js';
 import { mountProbeRoutes } from './probe-routes.js';
 
@@ -54,7 +55,7 @@ const plugin: FastifyPluginAsync<PodkitFastifyOptions> = async (fastify, options
   fastify.decorate('lifecycle', lifecycle);
   // start(app) finds the server to drain and the way to listen here; the core attaches to the
   // server now, so it follows every connection from the first one.
-  lifecycle.attach(fastify, {
+  attach(lifecycle, fastify, {
     server: fastify.server,
     listen: () => fastify.listen(listen),
   });
@@ -70,14 +71,12 @@ const plugin: FastifyPluginAsync<PodkitFastifyOptions> = async (fastify, options
 function resolvePluginOptions(options: unknown): { lifecycle: Lifecycle; prefix: string | undefined; listen: { port: number; host: string } } {
   const o = (typeof options === 'object' && options !== null ? options : {}) as Partial<PodkitFastifyOptions>;
   const lifecycle = o.lifecycle;
-  if (typeof lifecycle !== 'object' || lifecycle === null || typeof lifecycle.attach !== 'function' || typeof lifecycle.onShutdown !== 'function') {
-    throw new InvalidOptionError('lifecycle', lifecycle, 'a lifecycle from createLifecycle() of @podkit/lifecycle');
-  }
+  assertLifecycle(lifecycle, 'lifecycle');
 
   let prefix: string | undefined;
   const probeRoutes = o.probeRoutes ?? PLUGIN_DEFAULTS.probeRoutes;
   if (probeRoutes === true) prefix = '';
-  else if (typeof probeRoutes === 'object' && probeRoutes !== null) prefix = normalizePrefix(probeRoutes.prefix);
+  else if (typeof probeRoutes === 'object' && probeRoutes !== null) prefix = normalizeProbePrefix(probeRoutes.prefix, 'probeRoutes.prefix');
   else if (probeRoutes !== false) throw new InvalidOptionError('probeRoutes', probeRoutes, 'true, false or { prefix: "/health" }');
 
   const listen = o.listen ?? {};
@@ -89,14 +88,6 @@ function resolvePluginOptions(options: unknown): { lifecycle: Lifecycle; prefix:
   const host = listen.host ?? PLUGIN_DEFAULTS.listen.host;
   if (typeof host !== 'string' || host === '') throw new InvalidOptionError('listen.host', host, 'a non-empty host name or address');
   return { lifecycle, prefix, listen: { port, host } };
-}
-
-function normalizePrefix(prefix: unknown): string {
-  if (prefix === undefined || prefix === '' || prefix === '/') return '';
-  if (typeof prefix !== 'string' || !prefix.startsWith('/') || /[?#:*\s]/.test(prefix)) {
-    throw new InvalidOptionError('probeRoutes.prefix', prefix, 'a path starting with "/" (such as "/health"), without query, parameters or spaces');
-  }
-  return prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
 }
 
 /** The plugin. Register it on the root instance, before the routes. */

@@ -8,14 +8,13 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Lifecycle } from '@podkit/lifecycle';
-
-const PATHS = ['/livez', '/readyz', '/readyz/:check', '/startupz', '/metrics'] as const;
+import { answerRoute, PROBE_ROUTES } from '@podkit/lifecycle/adapter';
 
 export function mountProbeRoutes(fastify: FastifyInstance, lifecycle: Lifecycle, prefix: string): void {
   const handler = (request: FastifyRequest, reply: FastifyReply) => {
-    const answer = lifecycle.answerProbe({ method: request.method, url: request.url, accept: request.headers.accept }, prefix);
+    const answer = answerRoute(lifecycle, { method: request.method, url: request.url, accept: request.headers.accept }, prefix);
     // /metrics belongs to the probes only when the lifecycle serves metrics.
-    if (answer.status === 404 && request.routeOptions.url === `${prefix}/metrics`) {
+    if (!answer) {
       reply.callNotFound();
       return reply;
     }
@@ -26,7 +25,7 @@ export function mountProbeRoutes(fastify: FastifyInstance, lifecycle: Lifecycle,
   // `all()` takes the instance's methods as they are now. A method Fastify does not route at all
   // (PURGE; in Fastify 5 also PROPFIND unless `addHttpMethod` added it first) reaches no route, the
   // app's own included, and gets Fastify's 404.
-  for (const path of PATHS) {
+  for (const path of PROBE_ROUTES) {
     fastify.all(`${prefix}${path}`, handler);
   }
 }

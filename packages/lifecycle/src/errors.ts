@@ -25,6 +25,10 @@ export type PodkitErrorCode =
   | 'ERR_PODKIT_MAIN_PORT_CLOSED'
   /** The reason of `lifecycle.signal` and of a warmup's signal when the shutdown aborts them. */
   | 'ERR_PODKIT_SHUTTING_DOWN'
+  /** `@podkit/lifecycle/redis`: the client is not connected, or a command failed (`RedisNotReadyError`, kind `REDIS_NOT_READY`). */
+  | 'ERR_PODKIT_REDIS_NOT_READY'
+  /** `@podkit/lifecycle/http`: the dependency answered a status outside `expectStatus` (`UnexpectedStatusError`, kind `HTTP_<status>`). */
+  | 'ERR_PODKIT_UNEXPECTED_STATUS'
   /** A check, warmup or hook outlived its timeout (`TimeoutError`). */
   | 'ERR_PODKIT_TIMEOUT';
 

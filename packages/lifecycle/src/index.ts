@@ -1,4 +1,4 @@
-export { createLifecycle } from './lifecycle.js';
+export { createLifecycle } from './create-lifecycle.js';
 export type {
   AttachedApp,
   ExitEvent,
@@ -9,7 +9,7 @@ export type {
   StartTarget,
   StateChange,
   StepEvent,
-} from './lifecycle.js';
+} from './create-lifecycle.js';
 export { DEFAULTS } from './options.js';
 export type {
   CheckOptions,
@@ -26,10 +26,11 @@ export type {
   WarmupOptions,
 } from './options.js';
 export type { CheckEvent, CheckFunction } from './checks/runner.js';
-export { retry, RETRY_DEFAULTS } from './warmup.js';
-export type { RetryOptions, WarmupFunction } from './warmup.js';
-export { answerProbe, isProbePath } from './probe-responses.js';
-export type { ProbeAnswer, ProbeAnswerOptions, ProbeRequest } from './probe-responses.js';
+export { retry, RETRY_DEFAULTS } from './retry.js';
+export type { RetryOptions, WarmupFunction } from './retry.js';
+export { answerProbe } from './probes/answers.js';
+export { isProbePath } from './probes/paths.js';
+export type { ProbeAnswer, ProbeAnswerOptions, ProbeRequest } from './probes/answers.js';
 export { InvalidOptionError, PodkitError, TimeoutError } from './errors.js';
 export type { PodkitErrorCode } from './errors.js';
 export { createJsonLogger } from './logger.js';

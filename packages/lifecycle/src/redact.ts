@@ -99,7 +99,9 @@ export function isSecretKey(key: string): boolean {
 /** A short, secret-free word for what went wrong: the error's code (ECONNREFUSED, ERR_PODKIT_TIMEOUT…) or its class. */
 export function errorKind(error: unknown): string {
   if (error && typeof error === 'object') {
-    const { code, name } = error as { code?: unknown; name?: unknown };
+    const { kind, code, name } = error as { kind?: unknown; code?: unknown; name?: unknown };
+    // A helper's error keeps its short kind (HTTP_503, REDIS_NOT_READY) for probes; its code is the family's.
+    if (typeof kind === 'string' && /^[A-Z0-9_]{2,64}$/.test(kind)) return kind;
     if (typeof code === 'string' && /^[A-Z0-9_]{2,64}$/.test(code)) return code === 'ERR_PODKIT_TIMEOUT' ? 'timeout' : code;
     if (typeof name === 'string' && name !== 'Error' && /^[A-Za-z]{1,64}$/.test(name)) return name;
   }

@@ -1,11 +1,11 @@
 /**
  * The probe listener, on its own port: in a worker thread (the default) or on the main thread
- * (`probes.thread: 'main'`). Both run the same server (`probe-server.ts`) with the same limits and
- * give the same answers (`probe-responses.ts`) from the same snapshot.
+ * (`probes.thread: 'main'`). Both run the same server (`server.ts`) with the same limits and
+ * give the same answers (`answers.ts`) from the same snapshot.
  */
 import type { ResolvedProbeOptions } from '../options.js';
-import { createProbeServer, type ProbeListener } from '../probe-server.js';
-import { answerProbe } from '../probe-responses.js';
+import { createProbeServer, type ProbeListener } from './server.js';
+import { answerProbe } from './answers.js';
 import type { HealthSnapshot } from '../state.js';
 import { createWorkerProbeListener } from './worker-listener.js';
 

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { PodkitError } from '../errors.js';
 import type { ResolvedProbeOptions } from '../options.js';
-import type { ProbeListener } from '../probe-server.js';
+import type { ProbeListener } from './server.js';
 import { errorMessage } from '../redact.js';
 import type { CheckRegistration, HealthSnapshot, SnapshotMessage } from '../state.js';
 

@@ -1,12 +1,12 @@
 /**
- * The probe worker thread: the same listener (`probe-server.ts`) and the same answers
- * (`probe-responses.ts`) as on the main thread, over a view of the main thread's shared memory.
+ * The probe worker thread: the same listener (`server.ts`) and the same answers
+ * (`answers.ts`) as on the main thread, over a view of the main thread's shared memory.
  * It never asks the main thread anything; what it cannot read from shared memory (a new check's
  * name, a changed error text) was posted to it, and it takes those synchronously before answering.
  */
 import { receiveMessageOnPort, parentPort, workerData } from 'node:worker_threads';
-import { answerProbe } from '../probe-responses.js';
-import { createProbeServer } from '../probe-server.js';
+import { answerProbe } from './answers.js';
+import { createProbeServer } from './server.js';
 import { HealthSnapshot, type SnapshotMessage } from '../state.js';
 import type { ListenErrorData, ProbeWorkerData, ProbeWorkerReport } from './worker-listener.js';
 

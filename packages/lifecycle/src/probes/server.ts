@@ -4,8 +4,8 @@
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { ResolvedProbeOptions } from './options.js';
-import type { ProbeAnswer, ProbeRequest } from './probe-responses.js';
+import type { ResolvedProbeOptions } from '../options.js';
+import type { ProbeAnswer, ProbeRequest } from './answers.js';
 
 /** A probe listener, wherever it runs (see probes/index.ts). */
 export interface ProbeListener {

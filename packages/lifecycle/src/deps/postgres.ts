@@ -18,10 +18,10 @@
  *   when nobody listens. Every client is listened to while podkit holds it.
  */
 import type { Pool, PoolClient } from 'pg';
-import { InvalidOptionError } from './errors.js';
-import { durationMs, knownKeys, plainObject, positiveInteger } from './validate.js';
-import { abortable } from './timeout.js';
-import { retry, type RetryOptions } from './warmup.js';
+import { InvalidOptionError } from '../errors.js';
+import { durationMs, knownKeys, plainObject, positiveInteger } from '../validate.js';
+import { abortable } from '../timeout.js';
+import { retry, type RetryOptions } from '../retry.js';
 
 export interface PostgresCheckOptions {
   /**

@@ -15,10 +15,10 @@
  * later runs wait on that round instead of queueing new commands behind it.
  */
 import type { Cluster, Redis } from 'ioredis';
-import { InvalidOptionError } from './errors.js';
-import { durationMs, knownKeys, plainObject } from './validate.js';
-import { abortable } from './timeout.js';
-import { retry, type RetryOptions } from './warmup.js';
+import { InvalidOptionError, PodkitError } from '../errors.js';
+import { durationMs, knownKeys, plainObject } from '../validate.js';
+import { abortable } from '../timeout.js';
+import { retry, type RetryOptions } from '../retry.js';
 
 /** An ioredis client: a standalone `Redis` (sentinel-managed ones included) or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -47,14 +47,14 @@ export interface RedisWarmupOptions {
 /** Every default of this module, in one place. */
 export const REDIS_DEFAULTS = { writeTtlMs: 60_000 } as const;
 
-/** A failure the check or warmup detected itself; `code` is what probes show as the error's kind. */
-export class RedisNotReadyError extends Error {
-  readonly code = 'REDIS_NOT_READY';
+/** A failure the check or warmup detected itself (`ERR_PODKIT_REDIS_NOT_READY`); `kind` (`REDIS_NOT_READY`) is what probes show as the error's kind. */
+export class RedisNotReadyError extends PodkitError {
+  readonly kind = 'REDIS_NOT_READY';
   /** The client's (or cluster node's) ioredis status when the check ran. */
   readonly status: string;
 
   constructor(message: string, status: string) {
-    super(message);
+    super('ERR_PODKIT_REDIS_NOT_READY', message);
     this.name = 'RedisNotReadyError';
     this.status = status;
   }

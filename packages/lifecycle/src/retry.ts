@@ -1,7 +1,7 @@
 /**
- * Warmup: tasks that must finish before the service takes traffic. They run one after another in
- * the order registered, each with a timeout and an AbortSignal. Retrying is the task's choice;
- * `retry()` wraps a task with exponential backoff.
+ * `retry()`: wraps a task (a warmup, most often) with exponential backoff that stops when its
+ * signal aborts. Warmups themselves run through steps.ts (one after another, each with a timeout
+ * and an AbortSignal); retrying is the task's choice.
  */
 import { InvalidOptionError } from './errors.js';
 import { durationMs, knownKeys, plainObject, positiveInteger } from './validate.js';

@@ -11,9 +11,9 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { MainServer } from './drain.js';
-import { InvalidOptionError, PodkitError } from './errors.js';
-import { knownKeys, plainObject, positiveInteger } from './validate.js';
+import type { MainServer } from '../drain.js';
+import { InvalidOptionError, PodkitError } from '../errors.js';
+import { knownKeys, plainObject, positiveInteger } from '../validate.js';
 
 /** An accepted status: one code (`204`) or an inclusive range (`[200, 299]`). */
 export type ExpectStatus = number | readonly [min: number, max: number];
@@ -64,15 +64,15 @@ export const HTTP_DEFAULTS = {
   userAgent: 'podkit-warmup',
 } as const;
 
-/** The dependency answered with a status outside `expectStatus`; `code` (`HTTP_503`) is what probes show as the error's kind. */
-export class UnexpectedStatusError extends Error {
-  readonly code: string;
+/** The dependency answered with a status outside `expectStatus` (`ERR_PODKIT_UNEXPECTED_STATUS`); `kind` (`HTTP_503`) is what probes show as the error's kind. */
+export class UnexpectedStatusError extends PodkitError {
+  readonly kind: string;
   readonly status: number;
 
   constructor(what: string, status: number, expected: ExpectStatus) {
-    super(`${what} answered ${status}; expected ${describeExpected(expected)}`);
+    super('ERR_PODKIT_UNEXPECTED_STATUS', `${what} answered ${status}; expected ${describeExpected(expected)}`);
     this.name = 'UnexpectedStatusError';
-    this.code = `HTTP_${status}`;
+    this.kind = `HTTP_${status}`;
     this.status = status;
   }
 }

@@ -1,0 +1,25 @@
+/**
+ * The adapter plumbing of each lifecycle, kept off its public object: `@podkit/lifecycle/adapter`
+ * reaches it through the lifecycle it is given. A WeakMap, so nothing outlives its lifecycle.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvalidOptionError } from './errors.js';
+import type { AttachedApp } from './parts.js';
+
+export interface Plumbing {
+  track(req: IncomingMessage, res: ServerResponse): void;
+  attach(app: object, attached: AttachedApp): void;
+}
+
+const plumbings = new WeakMap<object, Plumbing>();
+
+export function registerPlumbing(lifecycle: object, plumbing: Plumbing): void {
+  plumbings.set(lifecycle, plumbing);
+}
+
+/** The plumbing of a lifecycle from createLifecycle(); anything else is a programmer error. */
+export function plumbingOf(lifecycle: unknown, where: string): Plumbing {
+  const plumbing = typeof lifecycle === 'object' && lifecycle !== null ? plumbings.get(lifecycle) : undefined;
+  if (!plumbing) throw new InvalidOptionError(where, lifecycle, 'a lifecycle from createLifecycle() of @podkit/lifecycle');
+  return plumbing;
+}
