@@ -80,16 +80,27 @@ export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer
     // Node closes a socket after its `Connection: close` response with destroySoon(): make that a
     // lingering close too, so a client that pipelined more still reads the answer it got.
     socket.destroySoon = () => lingeringClose(socket);
-    if (sockets.size > options.maxConnections) {
-      for (const candidate of sockets) {
-        if (candidate !== socket && candidate[kWaiting]) {
-          candidate.destroy();
-          sockets.delete(candidate);
-          break;
-        }
-      }
+    if (sockets.size > options.maxConnections && !sweeping) {
+      // Not here, but after this turn of the loop has read what already arrived: a caller that sent
+      // its whole request with its connection (the kubelet does) is answered, not waiting, by then.
+      // Evicting at once would let a burst of reconnecting attackers push it out unread.
+      sweeping = true;
+      setImmediate(evictOldestWaiting);
     }
   });
+
+  let sweeping = false;
+  function evictOldestWaiting(): void {
+    sweeping = false;
+    // Insertion order: oldest first. The newest connection is never the one dropped.
+    for (const candidate of sockets) {
+      if (sockets.size <= options.maxConnections) break;
+      if (candidate[kWaiting]) {
+        candidate.destroy();
+        sockets.delete(candidate);
+      }
+    }
+  }
 
   // CONNECT never reaches the request handler: Node hands it to 'connect' listeners and, when there
   // are none, closes the socket without a word. Answer it like any other method (405, or 404 for a
