@@ -99,7 +99,7 @@ export async function run({ quick, log, peers = Object.keys(PEERS) }) {
   const markdown = [
     `**${c.webSockets} WebSocket + ${c.eventStreams} SSE + ${c.http2Sessions} HTTP/2 clients, reconnecting; kube-proxy model, endpoint removed ${SETTINGS.endpointLagMs / 1000} s after SIGTERM; ${rounds} rolling restart(s) × ${SETTINGS.replicas} replicas per peer**`,
     '',
-    table(['peer', 'abnormal closes per rolling restart', 'WebSocket', 'SSE', 'HTTP/2', 'what the clients saw', 'old replica SIGTERM → exit, median', 'old replicas exited'], rows),
+    table(['peer', 'abnormal closes and failed HTTP/2 requests per rolling restart', 'WebSocket', 'SSE', 'HTTP/2', 'what the clients saw', 'old replica SIGTERM → exit, median', 'old replicas exited'], rows),
   ].join('\n');
   const podkitAbnormal = results.podkit ? results.podkit.clients.abnormal.length : undefined;
   return {
