@@ -138,7 +138,7 @@ export class RequestDrain {
     private readonly snapshot: HealthSnapshot,
     private readonly longLived: ResolvedLongLivedOptions = { ...DEFAULTS.longLived },
   ) {
-    this.h2 = new Http2Drain((delta) => this.snapshot.addInFlight(delta));
+    this.h2 = new Http2Drain((delta) => this.snapshot.addInFlight(delta), this.longLived);
     this.connections = new Connections({
       opened: (socket, server, handshaking) => this.opened(socket, server, handshaking, Date.now()),
       secured: (socket, raw, server) => {
