@@ -150,7 +150,7 @@ describe('the probe worker thread and the process', () => {
 
   it('never keeps the process alive: with nothing else to do, a service with only probes ends', async () => {
     // With the preStop endpoint too: the worker's link to the main thread for it holds nothing open.
-    for (const env of [{ MAIN: 'none' }, { MAIN: 'none', PRESTOP_TOKEN: 'prestop-token-0123456789' }]) {
+    for (const env of [{ MAIN: 'none' }, { MAIN: 'none', PRESTOP_TOKEN: 'prestop-token-0123456789' }] as Array<Record<string, string>>) {
       const { f } = await start(env);
       const exit = await Promise.race([f.exited, delay(3000).then(() => undefined)]);
       expect(exit, `${JSON.stringify(env)}: still running 3 s after start():\n${output(f)}`).toBeDefined();
