@@ -17,12 +17,25 @@ export interface CheckOptions {
   successThreshold?: number;
   /** A failing critical check fails readiness; a failing non-critical one only reports "degraded". @default true */
   critical?: boolean;
+  /**
+   * A run that passes but takes longer than this is "slow": the check reports `warn` (probe JSON and
+   * `?verbose`, `/metrics`, OpenTelemetry) while readiness stays 200; `undefined` judges no run slow,
+   * in ms. Each run is judged alone and counts as a success for the thresholds (hysteresis unaffected).
+   * @default undefined
+   */
+  slowThresholdMs?: number | undefined;
 }
 
 /** Per-warmup settings. */
 export interface WarmupOptions {
   /** The task is aborted and warmup fails (exit 75) past this, in ms. @default 30000 */
   timeoutMs?: number;
+  /**
+   * `false`: a failure or timeout of this task is logged (redacted) and shown on `/startupz`
+   * (`?verbose`, JSON) and `/metrics`, and the service becomes ready without it, instead of exiting 75.
+   * @default true
+   */
+  required?: boolean;
 }
 
 /** Per-hook settings. */
@@ -257,6 +270,7 @@ export interface ResolvedCheckOptions {
   failureThreshold: number;
   successThreshold: number;
   critical: boolean;
+  slowThresholdMs: number | undefined;
 }
 
 export interface ResolvedOptions {
@@ -331,8 +345,8 @@ export const DEFAULTS: DeepReadonly<Defaults> = deepFreeze<Defaults>({
   handleCrashes: true,
   openMainPort: 'before-warmup',
   listenTimeoutMs: 10_000,
-  checks: { intervalMs: 2000, timeoutMs: 1000, failureThreshold: 3, successThreshold: 1, critical: true },
-  warmup: { timeoutMs: 30_000 },
+  checks: { intervalMs: 2000, timeoutMs: 1000, failureThreshold: 3, successThreshold: 1, critical: true, slowThresholdMs: undefined },
+  warmup: { timeoutMs: 30_000, required: true },
   hooks: { timeoutMs: 5000 },
   longLived: { closeWindowMs: 1000, closeTimeoutMs: 1000, budgetMs: 3000, webSocketGoodbye: 'podkit', sseRetryMs: undefined },
   liveness: { heartbeatTimeoutMs: 5000 },

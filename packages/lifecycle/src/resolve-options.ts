@@ -18,19 +18,31 @@ import {
   type ResolvedLongLivedOptions,
   type ResolvedOptions,
   type ResolvedProbeOptions,
+  type WarmupOptions,
 } from './options.js';
 import { bool, durationMs, exitCode, knownKeys, MAX_EXIT_CODE, plainObject, port, positiveInteger } from './validate.js';
 
 export function resolveCheckOptions(name: string, value: unknown, base: ResolvedCheckOptions): ResolvedCheckOptions {
   if (value === undefined) return base;
   const o = plainObject(name, value);
-  knownKeys(name, o, ['intervalMs', 'timeoutMs', 'failureThreshold', 'successThreshold', 'critical']);
+  knownKeys(name, o, ['intervalMs', 'timeoutMs', 'failureThreshold', 'successThreshold', 'critical', 'slowThresholdMs']);
   return {
     intervalMs: durationMs(`${name}.intervalMs`, o.intervalMs, base.intervalMs, { min: 1 }),
     timeoutMs: durationMs(`${name}.timeoutMs`, o.timeoutMs, base.timeoutMs, { min: 1 }),
     failureThreshold: positiveInteger(`${name}.failureThreshold`, o.failureThreshold, base.failureThreshold, 1000),
     successThreshold: positiveInteger(`${name}.successThreshold`, o.successThreshold, base.successThreshold, 1000),
     critical: bool(`${name}.critical`, o.critical, base.critical),
+    slowThresholdMs: o.slowThresholdMs === undefined ? base.slowThresholdMs : durationMs(`${name}.slowThresholdMs`, o.slowThresholdMs, 0, { min: 1 }),
+  };
+}
+
+export function resolveWarmupOptions(name: string, value: unknown, base: Required<WarmupOptions>): Required<WarmupOptions> {
+  if (value === undefined) return base;
+  const o = plainObject(name, value);
+  knownKeys(name, o, ['timeoutMs', 'required']);
+  return {
+    timeoutMs: durationMs(`${name}.timeoutMs`, o.timeoutMs, base.timeoutMs, { min: 1 }),
+    required: bool(`${name}.required`, o.required, base.required),
   };
 }
 
@@ -285,7 +297,7 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
     openMainPort: (o.openMainPort as OpenMainPort | undefined) ?? DEFAULTS.openMainPort,
     listenTimeoutMs: durationMs('listenTimeoutMs', o.listenTimeoutMs, DEFAULTS.listenTimeoutMs, { min: 1 }),
     checks: resolveCheckOptions('checks', o.checks, DEFAULTS.checks),
-    warmup: resolveTimeoutOptions('warmup', o.warmup, DEFAULTS.warmup.timeoutMs),
+    warmup: resolveWarmupOptions('warmup', o.warmup, DEFAULTS.warmup),
     hooks: resolveTimeoutOptions('hooks', o.hooks, DEFAULTS.hooks.timeoutMs),
     longLived: resolveLongLived(o.longLived),
     liveness: resolveLiveness(o.liveness),
