@@ -13,6 +13,7 @@ export type {
 export { DEFAULTS } from './options.js';
 export type {
   CheckOptions,
+  DiagnosticsOptions,
   ExitCodes,
   ExitFunction,
   ForeignSignalHandlers,

@@ -3,7 +3,10 @@
  * Every default lives in DEFAULTS, once, typed as the resolved options; a unit test holds the
  * README's options table against it. `resolveOptions()` (resolve-options.ts) validates and fills in.
  */
+import type { DiagnosticsOptions, ResolvedDiagnosticsOptions } from './diagnostics/options.js';
 import type { Logger } from './logger.js';
+
+export type { DiagnosticsOptions, ResolvedDiagnosticsOptions } from './diagnostics/options.js';
 
 /** Per-check settings. */
 export interface CheckOptions {
@@ -97,6 +100,11 @@ export interface ProbeOptions {
    * @default 'worker'
    */
   thread?: ProbeThread;
+  /**
+   * Guarded diagnostics of the main thread on the probe port (heap snapshot, CPU profile, report):
+   * off unless `enabled`, and then only for a bearer token from an allowed address.
+   */
+  diagnostics?: DiagnosticsOptions;
 }
 
 export type ProbeThread = 'worker' | 'main';
@@ -234,6 +242,7 @@ export interface ResolvedProbeOptions {
   requestTimeoutMs: number;
   maxHeaderSize: number;
   thread: ProbeThread;
+  diagnostics: ResolvedDiagnosticsOptions;
 }
 
 export interface ResolvedLongLivedOptions {
@@ -312,6 +321,14 @@ export const DEFAULTS: DeepReadonly<Defaults> = deepFreeze<Defaults>({
     requestTimeoutMs: 5000,
     maxHeaderSize: 8192,
     thread: 'worker',
+    diagnostics: {
+      enabled: false,
+      tokenEnv: 'PODKIT_DIAGNOSTICS_TOKEN',
+      tokenFile: undefined,
+      allow: ['127.0.0.0/8', '::1/128'],
+      cgroupRoot: '/sys/fs/cgroup',
+      maxCpuProfileSeconds: 60,
+    },
   },
   drainDelayMsInKubernetes: 5000,
   drainDelayMsElsewhere: 0,

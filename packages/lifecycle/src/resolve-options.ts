@@ -2,6 +2,7 @@
  * resolveOptions(): validates every option up front, names what is wrong, and fills in DEFAULTS.
  */
 import { constants as osConstants } from 'node:os';
+import { resolveDiagnostics } from './diagnostics/options.js';
 import { InvalidOptionError } from './errors.js';
 import { exitProcess } from './exit.js';
 import { createJsonLogger, redactingLogger, silentLogger, type Logger } from './logger.js';
@@ -53,9 +54,9 @@ export function resolveTimeoutOptions(name: string, value: unknown, fallbackMs: 
   return { timeoutMs: durationMs(`${name}.timeoutMs`, o.timeoutMs, fallbackMs, { min: 1 }) };
 }
 
-function resolveProbes(value: unknown): ResolvedProbeOptions | false {
+function resolveProbes(value: unknown, env: NodeJS.ProcessEnv): ResolvedProbeOptions | false {
   if (value === false) return false;
-  if (value === undefined) return { ...DEFAULTS.probes };
+  if (value === undefined) return { ...DEFAULTS.probes, diagnostics: resolveDiagnostics(undefined, DEFAULTS.probes.diagnostics, env) };
   const o = plainObject('probes', value);
   const d = DEFAULTS.probes;
   knownKeys('probes', o, Object.keys(d));
@@ -83,6 +84,7 @@ function resolveProbes(value: unknown): ResolvedProbeOptions | false {
     requestTimeoutMs,
     maxHeaderSize: positiveInteger('probes.maxHeaderSize', o.maxHeaderSize, d.maxHeaderSize, 1024 * 1024),
     thread: probeThread(o.thread, d.thread),
+    diagnostics: resolveDiagnostics(o.diagnostics, d.diagnostics, env),
   };
 }
 
@@ -263,7 +265,7 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
   const signals = resolveSignals(o.signals);
 
   return {
-    probes: resolveProbes(o.probes),
+    probes: resolveProbes(o.probes, env),
     drainDelayMs,
     shutdownTimeoutMs,
     crashTimeoutMs: durationMs('crashTimeoutMs', o.crashTimeoutMs, DEFAULTS.crashTimeoutMs, { min: 1 }),

@@ -1,8 +1,11 @@
 /**
  * The probe listener, on its own port: in a worker thread (the default) or on the main thread
  * (`probes.thread: 'main'`). Both run the same server (`server.ts`) with the same limits and
- * give the same answers (`answers.ts`) from the same snapshot.
+ * give the same answers (`answers.ts`) from the same snapshot. With `probes.diagnostics` enabled,
+ * both serve the guarded diagnostics, produced on the main thread by `diagnostics`.
  */
+import type { DiagnosticsRunner, RefusedDiagnostic } from '../diagnostics/protocol.js';
+import { createDiagnosticsHandler } from '../diagnostics/http.js';
 import type { ResolvedProbeOptions } from '../options.js';
 import { createProbeServer, type ProbeListener } from './server.js';
 import { answerProbe } from './answers.js';
@@ -12,7 +15,16 @@ import { createWorkerProbeListener } from './worker-listener.js';
 export { startHeartbeat } from './heartbeat.js';
 export type { ProbeListener };
 
-export function createProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions): ProbeListener {
-  if (options.thread === 'main') return createProbeServer((request) => answerProbe(snapshot, request, options), options);
-  return createWorkerProbeListener(snapshot, options);
+/** The main thread's diagnostics: the producer, and where refusals are logged. */
+export interface MainDiagnostics {
+  produce: DiagnosticsRunner;
+  refused: (refused: RefusedDiagnostic) => void;
+}
+
+export function createProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions, diagnostics?: MainDiagnostics): ProbeListener {
+  if (options.thread === 'main') {
+    const handler = diagnostics && createDiagnosticsHandler(options.diagnostics, diagnostics.produce, diagnostics.refused);
+    return createProbeServer((request) => answerProbe(snapshot, request, options), options, handler);
+  }
+  return createWorkerProbeListener(snapshot, options, diagnostics);
 }

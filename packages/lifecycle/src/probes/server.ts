@@ -5,6 +5,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ResolvedProbeOptions } from '../options.js';
+import type { DiagnosticsHandler } from '../diagnostics/http.js';
 import type { ProbeAnswer, ProbeRequest } from './answers.js';
 
 /** A probe listener, wherever it runs (see probes/index.ts). */
@@ -42,7 +43,8 @@ function lingeringClose(socket: Socket): void {
 const kWaiting = Symbol('podkit.probe.waiting');
 type ProbeSocket = Socket & { [kWaiting]?: boolean };
 
-export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer, options: ResolvedProbeOptions): ProbeServer {
+/** `diagnostics`: the guarded diagnostic routes, when enabled; it takes the requests it handles and leaves the rest to `answer`. */
+export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer, options: ResolvedProbeOptions, diagnostics?: DiagnosticsHandler): ProbeServer {
   const server = createServer(
     {
       maxHeaderSize: options.maxHeaderSize,
@@ -57,6 +59,7 @@ export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer
     },
     (req: IncomingMessage, res: ServerResponse) => {
       (req.socket as ProbeSocket)[kWaiting] = false;
+      if (diagnostics?.(req, res)) return;
       const result = answer({ method: req.method ?? 'GET', url: req.url ?? '/', accept: req.headers.accept });
       res.shouldKeepAlive = false;
       res.writeHead(result.status, { ...result.headers, connection: 'close' });

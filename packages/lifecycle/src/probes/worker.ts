@@ -6,6 +6,8 @@
  */
 import { receiveMessageOnPort, parentPort, workerData } from 'node:worker_threads';
 import { answerProbe } from './answers.js';
+import { createRemoteRunner } from '../diagnostics/bridge.js';
+import { createDiagnosticsHandler } from '../diagnostics/http.js';
 import { createProbeServer } from './server.js';
 import { HealthSnapshot, type SnapshotMessage } from '../state.js';
 import type { ListenErrorData, ProbeWorkerData, ProbeWorkerReport } from './worker-listener.js';
@@ -25,10 +27,17 @@ function catchUp(): void {
 }
 
 const report = (message: ProbeWorkerReport) => parentPort?.postMessage(message);
-const server = createProbeServer((request) => {
-  catchUp();
-  return answerProbe(snapshot, request, data.options);
-}, data.options);
+// Diagnostics are authenticated here and produced on the main thread, which the artifacts describe.
+const remote = data.diagnostics && createRemoteRunner(data.diagnostics);
+const diagnostics = remote && createDiagnosticsHandler(data.options.diagnostics, remote.run, remote.refused);
+const server = createProbeServer(
+  (request) => {
+    catchUp();
+    return answerProbe(snapshot, request, data.options);
+  },
+  data.options,
+  diagnostics,
+);
 
 server.listen().then(
   (address) => report({ type: 'listening', address }),
