@@ -101,6 +101,16 @@ export interface ProbeOptions {
    */
   thread?: ProbeThread;
   /**
+   * Turns on `GET /prestopz`, for a Kubernetes `preStop: httpGet` hook: a call that carries
+   * `Authorization: Bearer <this token>` starts the drain (readiness 503, `Connection: close`) and
+   * is answered when the drain delay is over; the SIGTERM that follows carries on the same shutdown
+   * with no second delay. Any other caller gets 401 and starts nothing: anybody who can reach the
+   * probe port could otherwise take the pod out of service. At least 16 characters; unset: no
+   * endpoint (404). See probes/pre-stop.ts.
+   * @default undefined
+   */
+  preStopToken?: string;
+  /**
    * Guarded diagnostics of the main thread on the probe port (heap snapshot, CPU profile, report):
    * off unless `enabled`, and then only for a bearer token from an allowed address.
    */
@@ -172,6 +182,15 @@ export interface LifecycleOptions {
   /** Bound on the fast drain after a crash before exiting 70, in ms. @default 5000 */
   crashTimeoutMs?: number;
   /**
+   * The pod's `preStop: { sleep: { seconds } }`, in seconds: the endpoints were removed during the
+   * sleep, so after SIGTERM podkit does not wait the drain delay again; it keeps only a keep-alive
+   * window of at most 1 s (and never more than `drainDelayMs`), in which kept-alive connections,
+   * which kube-proxy does not move, are told `Connection: close` in-band. The start-up grace-period
+   * warning counts the sleep. 0: no preStop sleep.
+   * @default 0
+   */
+  preStopSleepSeconds?: number;
+  /**
    * Signals that start the shutdown; a second signal during a shutdown that a signal (or `stop()`)
    * began exits at once. At least one: a process that is PID 1 in a container has no default
    * signal handling, so without a handler SIGTERM is ignored until SIGKILL. `false` opts out
@@ -221,8 +240,8 @@ export interface LifecycleOptions {
   terminationMessagePath?: string | false;
   /**
    * The pod's grace period, in seconds: podkit warns at start-up unless it exceeds
-   * `shutdownTimeoutMs` (which already holds the drain delay) by at least a second. A preStop hook's
-   * time counts against the grace period too; podkit cannot see it.
+   * `shutdownTimeoutMs` (which already holds the drain delay) by at least a second, plus
+   * `preStopSleepSeconds`. The time of a preStop hook podkit is not told of counts too.
    * @default 30 inside Kubernetes, unset elsewhere
    */
   terminationGracePeriodSeconds?: number;
@@ -242,6 +261,7 @@ export interface ResolvedProbeOptions {
   requestTimeoutMs: number;
   maxHeaderSize: number;
   thread: ProbeThread;
+  preStopToken: string | undefined;
   diagnostics: ResolvedDiagnosticsOptions;
 }
 
@@ -267,6 +287,7 @@ export interface ResolvedOptions {
   drainDelayMs: number;
   shutdownTimeoutMs: number;
   crashTimeoutMs: number;
+  preStopSleepSeconds: number;
   /** `false`: the user opted out of signal handling. Never empty. */
   signals: NodeJS.Signals[] | false;
   foreignSignalHandlers: ForeignSignalHandlers;
@@ -321,6 +342,7 @@ export const DEFAULTS: DeepReadonly<Defaults> = deepFreeze<Defaults>({
     requestTimeoutMs: 5000,
     maxHeaderSize: 8192,
     thread: 'worker',
+    preStopToken: undefined,
     diagnostics: {
       enabled: false,
       tokenEnv: 'PODKIT_DIAGNOSTICS_TOKEN',
@@ -334,6 +356,7 @@ export const DEFAULTS: DeepReadonly<Defaults> = deepFreeze<Defaults>({
   drainDelayMsElsewhere: 0,
   shutdownTimeoutMs: 25_000,
   crashTimeoutMs: 5000,
+  preStopSleepSeconds: 0,
   signals: ['SIGTERM', 'SIGINT'],
   foreignSignalHandlers: 'warn',
   handleCrashes: true,

@@ -84,8 +84,26 @@ function resolveProbes(value: unknown, env: NodeJS.ProcessEnv): ResolvedProbeOpt
     requestTimeoutMs,
     maxHeaderSize: positiveInteger('probes.maxHeaderSize', o.maxHeaderSize, d.maxHeaderSize, 1024 * 1024),
     thread: probeThread(o.thread, d.thread),
+    preStopToken: preStopToken(o.preStopToken),
     diagnostics: resolveDiagnostics(o.diagnostics, d.diagnostics, env),
   };
+}
+
+/** Long enough not to be guessed by whoever can reach the probe port (`openssl rand -hex 16` gives 32). */
+const MIN_PRESTOP_TOKEN_LENGTH = 16;
+
+function preStopToken(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  // Sent as `Authorization: Bearer <token>`: only the characters of an RFC 6750 b64token fit there.
+  if (typeof value !== 'string' || value.length < MIN_PRESTOP_TOKEN_LENGTH || !/^[A-Za-z0-9\-._~+/]+=*$/.test(value)) {
+    // The value itself is never echoed: it is a credential.
+    throw new InvalidOptionError(
+      'probes.preStopToken',
+      typeof value === 'string' ? `a string of ${value.length} character(s)` : value,
+      `a token of at least ${MIN_PRESTOP_TOKEN_LENGTH} characters from A-Z a-z 0-9 - . _ ~ + / (such as the output of openssl rand -hex 16), or undefined for no preStop endpoint`,
+    );
+  }
+  return value;
 }
 
 function probeThread(value: unknown, fallback: ProbeThread): ProbeThread {
@@ -213,7 +231,7 @@ function resolveLongLived(value: unknown): ResolvedLongLivedOptions {
 
 /** Every top-level option name (the options-table test reads it too). */
 export const OPTION_NAMES = [
-  'probes', 'drainDelayMs', 'shutdownTimeoutMs', 'crashTimeoutMs', 'signals', 'foreignSignalHandlers', 'handleCrashes', 'openMainPort', 'listenTimeoutMs', 'checks',
+  'probes', 'drainDelayMs', 'shutdownTimeoutMs', 'crashTimeoutMs', 'preStopSleepSeconds', 'signals', 'foreignSignalHandlers', 'handleCrashes', 'openMainPort', 'listenTimeoutMs', 'checks',
   'warmup', 'hooks', 'longLived', 'liveness', 'exitCodes', 'terminationMessagePath', 'terminationGracePeriodSeconds', 'logger', 'exit',
 ] as const satisfies readonly (keyof LifecycleOptions)[];
 
@@ -261,6 +279,11 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
   if (grace !== undefined && (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0)) {
     throw new InvalidOptionError('terminationGracePeriodSeconds', grace, 'a whole number of seconds from 0');
   }
+  const preStop = o.preStopSleepSeconds;
+  // Kubernetes takes whole seconds (`preStop: { sleep: { seconds } }`).
+  if (preStop !== undefined && (typeof preStop !== 'number' || !Number.isInteger(preStop) || preStop < 0 || preStop > 3600)) {
+    throw new InvalidOptionError('preStopSleepSeconds', preStop, "a whole number of seconds from 0 to 3600: the pod's preStop sleep");
+  }
 
   const signals = resolveSignals(o.signals);
 
@@ -269,6 +292,7 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
     drainDelayMs,
     shutdownTimeoutMs,
     crashTimeoutMs: durationMs('crashTimeoutMs', o.crashTimeoutMs, DEFAULTS.crashTimeoutMs, { min: 1 }),
+    preStopSleepSeconds: (preStop as number | undefined) ?? DEFAULTS.preStopSleepSeconds,
     signals,
     handleCrashes: bool('handleCrashes', o.handleCrashes, DEFAULTS.handleCrashes),
     foreignSignalHandlers: (fsh as ForeignSignalHandlers | undefined) ?? DEFAULTS.foreignSignalHandlers,

@@ -11,6 +11,7 @@ import { createProbeServer, type ProbeListener } from './server.js';
 import { answerProbe } from './answers.js';
 import type { HealthSnapshot } from '../state.js';
 import { createWorkerProbeListener } from './worker-listener.js';
+import { createPreStopRoute, type BeginPreStop } from './pre-stop.js';
 
 export { startHeartbeat } from './heartbeat.js';
 export type { ProbeListener };
@@ -21,10 +22,15 @@ export interface MainDiagnostics {
   refused: (refused: RefusedDiagnostic) => void;
 }
 
-export function createProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions, diagnostics?: MainDiagnostics): ProbeListener {
+/**
+ * `onPreStop` starts the drain for a preStop call that passed the guard (only with `options.preStopToken`);
+ * `diagnostics` produces the guarded diagnostics (only with `options.diagnostics.enabled`).
+ */
+export function createProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions, onPreStop: BeginPreStop, diagnostics?: MainDiagnostics): ProbeListener {
   if (options.thread === 'main') {
+    const preStop = options.preStopToken ? createPreStopRoute(options.preStopToken, onPreStop) : undefined;
     const handler = diagnostics && createDiagnosticsHandler(options.diagnostics, diagnostics.produce, diagnostics.refused);
-    return createProbeServer((request) => answerProbe(snapshot, request, options), options, handler);
+    return createProbeServer((request) => answerProbe(snapshot, request, options), options, preStop, handler);
   }
-  return createWorkerProbeListener(snapshot, options, diagnostics);
+  return createWorkerProbeListener(snapshot, options, onPreStop, diagnostics);
 }

@@ -7,6 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { ResolvedProbeOptions } from '../options.js';
 import type { DiagnosticsHandler } from '../diagnostics/http.js';
 import type { ProbeAnswer, ProbeRequest } from './answers.js';
+import type { LateRoute } from './pre-stop.js';
 
 /** A probe listener, wherever it runs (see probes/index.ts). */
 export interface ProbeListener {
@@ -39,12 +40,27 @@ function lingeringClose(socket: Socket): void {
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
+function send(res: ServerResponse, result: ProbeAnswer): void {
+  res.shouldKeepAlive = false;
+  res.writeHead(result.status, { ...result.headers, connection: 'close' });
+  res.end(result.body);
+}
+
 /** Sockets that have not yet sent a complete request; the only ones ever evicted. */
 const kWaiting = Symbol('podkit.probe.waiting');
 type ProbeSocket = Socket & { [kWaiting]?: boolean };
 
-/** `diagnostics`: the guarded diagnostic routes, when enabled; it takes the requests it handles and leaves the rest to `answer`. */
-export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer, options: ResolvedProbeOptions, diagnostics?: DiagnosticsHandler): ProbeServer {
+/**
+ * `late`: a route answered later (the preStop endpoint), asked first; the probe answers take what it leaves.
+ * `diagnostics`: the guarded diagnostic routes, when enabled; it takes the requests it handles (and
+ * streams their answers itself) and leaves the rest to the others.
+ */
+export function createProbeServer(
+  answer: (request: ProbeRequest) => ProbeAnswer,
+  options: ResolvedProbeOptions,
+  late?: LateRoute,
+  diagnostics?: DiagnosticsHandler,
+): ProbeServer {
   const server = createServer(
     {
       maxHeaderSize: options.maxHeaderSize,
@@ -60,12 +76,20 @@ export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer
     (req: IncomingMessage, res: ServerResponse) => {
       (req.socket as ProbeSocket)[kWaiting] = false;
       if (diagnostics?.(req, res)) return;
-      const result = answer({ method: req.method ?? 'GET', url: req.url ?? '/', accept: req.headers.accept });
-      res.shouldKeepAlive = false;
-      res.writeHead(result.status, { ...result.headers, connection: 'close' });
-      res.end(result.body);
+      const request = { method: req.method ?? 'GET', url: req.url ?? '/', accept: req.headers.accept };
       // A request body is never read; drop it instead of buffering it.
       req.resume();
+      const routed = late?.({ ...request, authorization: req.headers.authorization });
+      if (routed instanceof Promise) {
+        // Answered when the drain delay is over: the idle timeout below must not cut it meanwhile.
+        req.socket.setTimeout(0);
+        void routed.then((result) => {
+          // The caller may have gone meanwhile (the probe port closing cuts it too).
+          if (!res.destroyed) send(res, result);
+        });
+        return;
+      }
+      send(res, routed ?? answer(request));
     },
   );
   server.keepAliveTimeout = 1;
