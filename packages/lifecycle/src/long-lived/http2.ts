@@ -14,17 +14,9 @@
  *   a counter. Unlike HTTP/1 (where Node's own record of the response on the wire is read), there
  *   is nothing to read instead, so this is what HTTP/2 pays per stream while ready.
  */
-import { constants, type Http2Server, type Http2SecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
-import { Server as NetServer } from 'node:net';
-
-export type Http2MainServer = Http2Server | Http2SecureServer;
-
-/** An http2.Server (h2c) or http2.SecureServer: told apart from http(s).Server by its class, as Node exports no constructor for it. */
-export function isHttp2Server(value: unknown): value is Http2MainServer {
-  if (!(value instanceof NetServer)) return false;
-  const name = value.constructor.name;
-  return name === 'Http2Server' || name === 'Http2SecureServer';
-}
+import { constants, type Http2Session, type ServerHttp2Stream } from 'node:http2';
+import { stopListening, type Http2MainServer } from '../servers.js';
+import { Waiters } from '../waiters.js';
 
 export class Http2Drain {
   readonly sessions = new Set<Http2Session>();
@@ -33,7 +25,7 @@ export class Http2Drain {
   streams = 0;
   private draining = false;
   private closing = false;
-  private waiters: Array<() => void> = [];
+  private readonly allClosed = new Waiters();
   private readonly onSession: (session: Http2Session) => void;
   private readonly onStream: (stream: ServerHttp2Stream) => void;
   private readonly onStreamClose: () => void;
@@ -73,8 +65,7 @@ export class Http2Drain {
     this.closing = true;
     for (const server of this.servers) stopListening(server);
     for (const session of this.sessions) if (!session.closed && !session.destroyed) session.close();
-    if (this.sessions.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return this.allClosed.until(this.sessions.size);
   }
 
   destroyAll(): void {
@@ -87,7 +78,7 @@ export class Http2Drain {
     session.prependListener('stream', this.onStream);
     session.once('close', () => {
       this.sessions.delete(session);
-      if (this.sessions.size === 0) for (const resolve of this.waiters.splice(0)) resolve();
+      this.allClosed.settle(this.sessions.size);
     });
     if (this.closing) session.close();
     else if (this.draining) goAway(session);
@@ -97,9 +88,4 @@ export class Http2Drain {
 function goAway(session: Http2Session): void {
   // No last stream id: Node's native goaway then sends the highest stream id the session has processed.
   if (!session.closed && !session.destroyed) session.goaway(constants.NGHTTP2_NO_ERROR);
-}
-
-/** Only the listening socket: net.Server's close (Node ≥ 24's Http2Server#close also closes sessions). */
-function stopListening(server: Http2MainServer): void {
-  if (server.listening) (NetServer.prototype.close as (this: Http2MainServer) => void).call(server);
 }
