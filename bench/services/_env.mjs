@@ -12,6 +12,8 @@ export const env = {
   graceMs: Number(process.env.GRACE_MS ?? 10_000),
   /** podkit's `probes.thread` ('worker' by default; 'main' to compare). */
   probeThread: process.env.PODKIT_PROBE_THREAD,
+  /** podkit's `liveness.heartbeatTimeoutMs`, when the scenario sets one. */
+  livenessWindowMs: process.env.LIVENESS_WINDOW_MS ? Number(process.env.LIVENESS_WINDOW_MS) : undefined,
   /** Optional Redis for the dependency-reaction scenario. */
   redisUrl: process.env.REDIS_URL,
 };
@@ -19,4 +21,10 @@ export const env = {
 /** The one line the bench waits for: the service is listening and says it is ready. */
 export function announce(mainPort, probePort) {
   process.stdout.write(`${JSON.stringify({ bench: 'ready', mainPort, probePort, uptimeMs: performance.now() })}\n`);
+}
+
+/** Holds the main loop for `ms` in one synchronous call, as an endless loop or a blocking native call would. */
+export function blockFor(ms) {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
 }

@@ -16,6 +16,7 @@ export async function createBenchLifecycle() {
     drainDelayMs: env.drainDelayMs,
     shutdownTimeoutMs: env.graceMs,
     terminationMessagePath: false,
+    ...(env.livenessWindowMs ? { liveness: { heartbeatTimeoutMs: env.livenessWindowMs } } : {}),
   });
   if (env.redisUrl) {
     const [{ Redis }, { redisCheck, redisWarmup }] = await Promise.all([import('ioredis'), import('@podkit/lifecycle/redis')]);

@@ -49,6 +49,7 @@ describe('bench peer services', () => {
       expect((await get(readyPort, peer.ready[1])).status).toBe(200);
       expect((await get(mainPort, '/')).body).toBe('hello');
       expect((await get(mainPort, '/slow?ms=10')).body).toBe('slow');
+      expect((await get(mainPort, '/block?ms=10')).body).toBe('blocked');
       f.kill('SIGTERM');
       const exit = await f.exited;
       if ('code' in peer.exit) expect({ code: exit.code, signal: exit.signal }).toEqual({ code: peer.exit.code, signal: null });

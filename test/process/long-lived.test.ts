@@ -178,6 +178,75 @@ describe.each([{ tls: false }, { tls: true }])('an HTTP/2 main server at shutdow
   });
 });
 
+describe.each([{ tls: false }, { tls: true }])('Server-Sent Events streams over HTTP/2 at shutdown (TLS: $tls)', ({ tls }) => {
+  it('end with END_STREAM (no RST_STREAM), after a retry field, spread over the close window, and never hold the exit to shutdownTimeoutMs', async () => {
+    const certificate = tls ? makeCertificate() : undefined;
+    const { f, mainPort } = await start({
+      HTTP2: '1',
+      CLOSE_WINDOW_MS: '800',
+      SSE_RETRY_MS: '700',
+      DRAIN_DELAY_MS: '300',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      ...(certificate ? { TLS_KEY_FILE: certificate.key, TLS_CERT_FILE: certificate.cert } : {}),
+    });
+    const session = certificate ? connectHttp2(`https://localhost:${mainPort}`, { ca: certificate.ca }) : connectHttp2(`http://127.0.0.1:${mainPort}`);
+    clients.push({ destroy: () => session.destroy() });
+    const sessionErrors: string[] = [];
+    session.on('error', (error: Error) => sessionErrors.push(error.message));
+    const streams = Array.from({ length: 4 }, () => h2EventStream(session));
+    await Promise.all(streams.map((s) => s.opened));
+    await delay(600);
+
+    const killedAt = performance.now();
+    f.kill('SIGTERM');
+    const ends = await Promise.all(streams.map((s) => s.ended));
+    const exit = await f.exited;
+
+    expect(ends.map((e) => e.how), JSON.stringify(ends) + output(f)).toEqual(ends.map(() => 'end'));
+    for (const end of ends) {
+      expect(end.rstCode ?? 0).toBe(0);
+      expect(end.body).toMatch(/^data: 0\n\n/);
+      expect(end.body).toMatch(/retry: 700\n\n$/);
+      // Served as usual through the drain delay; ended at "stop accepting" or later.
+      expect(end.at - killedAt).toBeGreaterThanOrEqual(250);
+    }
+    expect(sessionErrors).toEqual([]);
+    expect(exit.code, output(f)).toBe(0);
+    const times = ends.map((e) => e.at);
+    console.log(`[measure] 4 HTTP/2 SSE streams: ends spread over ${ms(Math.max(...times) - Math.min(...times))}; SIGTERM → exit ${ms(exit.at - killedAt)}`);
+    expect(exit.at - killedAt).toBeLessThan(5000);
+  });
+});
+
+interface H2EventStream {
+  /** Resolves once the response headers are in (and says they are an event stream). */
+  opened: Promise<void>;
+  /** How the stream ended: 'end' (END_STREAM), 'aborted' or 'error' (a reset), with its RST_STREAM code if any. */
+  ended: Promise<{ how: 'end' | 'aborted' | 'error'; body: string; at: number; rstCode: number | undefined }>;
+}
+
+/** An SSE stream read over an HTTP/2 session, telling END_STREAM from a reset. */
+function h2EventStream(session: ClientHttp2Session): H2EventStream {
+  const stream = session.request({ ':path': '/events', accept: 'text/event-stream' });
+  let body = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => (body += chunk));
+  const opened = new Promise<void>((resolve, reject) => {
+    stream.once('response', (headers) => {
+      expect(headers['content-type']).toBe('text/event-stream');
+      resolve();
+    });
+    stream.once('error', reject);
+  });
+  const ended = new Promise<{ how: 'end' | 'aborted' | 'error'; body: string; at: number; rstCode: number | undefined }>((resolve) => {
+    const settle = (how: 'end' | 'aborted' | 'error') => resolve({ how, body, at: performance.now(), rstCode: stream.rstCode });
+    stream.once('end', () => settle('end'));
+    stream.once('aborted', () => settle('aborted'));
+    stream.once('error', () => settle('error'));
+  });
+  return { opened, ended };
+}
+
 /** A self-signed certificate for localhost, made for this test. */
 function makeCertificate(): { key: string; cert: string; ca: Buffer } {
   const dir = mkdtempSync(join(tmpdir(), 'podkit-h2-'));

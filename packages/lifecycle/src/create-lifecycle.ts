@@ -21,12 +21,12 @@ import type { CheckOptions, HookOptions, WarmupOptions } from './options-tasks.j
 import type { AttachedApp, Parts } from './parts.js';
 import { registerPlumbing } from './plumbing.js';
 import { answerProbe, type ProbeAnswer, type ProbeRequest } from './probes/answers.js';
-import { resolveCheckOptions, resolveTimeoutOptions } from './resolve-option-groups.js';
+import { resolveCheckOptions, resolveTimeoutOptions, resolveWarmupOptions } from './resolve-option-groups.js';
 import { resolveOptions } from './resolve-options.js';
 import { createShutdown, type ShutdownHook, type ShutdownResult } from './shutdown.js';
 import { createStart, type StartTarget } from './start.js';
 import { HealthSnapshot, type LifecycleState } from './state.js';
-import type { NamedStep } from './steps.js';
+import type { NamedStep, WarmupStep } from './steps.js';
 import type { AbortableTask } from './timeout.js';
 import { assertFunction, assertName } from './validate.js';
 import type { WarmupFunction } from './retry.js';
@@ -51,7 +51,7 @@ export interface Lifecycle {
 
   /** Registers a readiness check, run in the background; its cached verdict is what probes read. */
   check(name: string, fn: CheckFunction, options?: CheckOptions): this;
-  /** Registers a warmup task, run after `start()` and before `ready`. */
+  /** Registers a warmup task, run after `start()` and before `ready`; `{ required: false }` makes its failure non-fatal. */
   warmup(name: string, fn: WarmupFunction, options?: WarmupOptions): this;
   /** Registers a shutdown hook, run after traffic is drained, in reverse order of registration. */
   onShutdown(name: string, fn: ShutdownHook, options?: HookOptions): this;
@@ -119,7 +119,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     },
   };
   const { checks, drain, runtime } = parts;
-  const warmups: NamedStep[] = [];
+  const warmups: WarmupStep[] = [];
   const hooks: NamedStep[] = [];
   const shutdown = createShutdown(parts, hooks);
   const start = createStart(parts, shutdown, warmups);
@@ -169,7 +169,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       assertUnique('warmup', name, warmups.some((w) => w.name === name));
       assertFunction('warmup function', fn);
       if (runtime.started) throw new PodkitError('ERR_PODKIT_WARMUP_AFTER_START', `warmup("${name}") must be registered before start().`);
-      warmups.push({ name, fn, options: resolveTimeoutOptions(`warmup "${name}" options`, warmupOptions, config.warmup.timeoutMs) });
+      warmups.push({ name, fn, options: resolveWarmupOptions(`warmup "${name}" options`, warmupOptions, config.warmup) });
       return lifecycle;
     },
 

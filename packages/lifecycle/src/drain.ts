@@ -63,7 +63,7 @@ export class RequestDrain {
     private readonly snapshot: HealthSnapshot,
     longLived: ResolvedLongLivedOptions = { ...DEFAULTS.longLived },
   ) {
-    this.h2 = new Http2Drain((delta) => this.snapshot.addInFlight(delta));
+    this.h2 = new Http2Drain((delta) => this.snapshot.addInFlight(delta), longLived);
     this.gauge = new InFlightGauge(snapshot, () => this.connections.responsesOnWire() + this.h2.streams);
     this.accounting = new RequestAccounting(snapshot, (socket) => {
       // Node's own bookkeeping for this response runs first; then a socket kept alive by a

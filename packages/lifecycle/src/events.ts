@@ -19,6 +19,8 @@ export interface StepEvent {
   ok: boolean;
   durationMs: number;
   error?: unknown;
+  /** Warmups only: `false` for an optional warmup, whose failure the service became ready without. */
+  required?: boolean;
 }
 
 export interface ExitEvent {

@@ -33,6 +33,7 @@ export interface ResolvedCheckOptions {
   failureThreshold: number;
   successThreshold: number;
   critical: boolean;
+  slowThresholdMs: number | undefined;
 }
 
 export interface ResolvedOptions {

@@ -15,12 +15,25 @@ export interface CheckOptions {
   successThreshold?: number;
   /** A failing critical check fails readiness; a failing non-critical one only reports "degraded". @default true */
   critical?: boolean;
+  /**
+   * A run that passes but takes longer than this is "slow": the check reports `warn` (probe JSON and
+   * `?verbose`, `/metrics`, OpenTelemetry) while readiness stays 200; `undefined` judges no run slow,
+   * in ms. Each run is judged alone and counts as a success for the thresholds (hysteresis unaffected).
+   * @default undefined
+   */
+  slowThresholdMs?: number | undefined;
 }
 
 /** Per-warmup settings. */
 export interface WarmupOptions {
   /** The task is aborted and warmup fails (exit 75) past this, in ms. @default 30000 */
   timeoutMs?: number;
+  /**
+   * `false`: a failure or timeout of this task is logged (redacted) and shown on `/startupz`
+   * (`?verbose`, JSON) and `/metrics`, and the service becomes ready without it, instead of exiting 75.
+   * @default true
+   */
+  required?: boolean;
 }
 
 /** Per-hook settings. */

@@ -22,6 +22,7 @@ import {
   type Observable,
 } from '@opentelemetry/api';
 import { InvalidOptionError, LIFECYCLE_STATES, type CheckEvent, type Lifecycle } from './index.js';
+import { checkHealth, type CheckHealth } from './verdicts.js';
 
 /** The meter name (the instrumentation scope) used when no meter is given. */
 export const OTEL_METER_NAME = '@podkit/lifecycle';
@@ -55,7 +56,11 @@ interface CheckReading {
   up: number;
   critical: boolean;
   durationS: number;
+  health: CheckHealth;
 }
+
+/** The statuses `health_check.status` reports (a check with a verdict is never `pending`). */
+const REPORTED_HEALTHS: readonly CheckHealth[] = ['pass', 'warn', 'fail'];
 
 /**
  * Exports the lifecycle as OpenTelemetry metrics, read on every collection:
@@ -65,6 +70,7 @@ interface CheckReading {
  * | `podkit.lifecycle.state` | gauge | `1` | `state` | 1 for the current state, 0 for every other |
  * | `podkit.lifecycle.ready` | gauge | `1` | — | 1 while `/readyz` answers 200 |
  * | `podkit.health_check.up` | gauge | `1` | `component`, `critical` | 1 passing, 0 failing |
+ * | `podkit.health_check.status` | gauge | `1` | `component`, `status` | 1 for the check's current status (`pass`, `warn`: slow or non-critical failing, `fail`), 0 for the others |
  * | `podkit.health_check.duration` | gauge | `s` | `component` | the last run's duration |
  * | `podkit.http.server.active_requests` | up-down counter | `{request}` | — | requests in flight on the main server |
  *
@@ -104,6 +110,11 @@ export function exportLifecycleMetrics(lifecycle: Lifecycle, options: LifecycleM
     unit: '1',
     valueType: ValueType.INT,
   });
+  const checkStatus = meter.createObservableGauge(`${prefix}.health_check.status`, {
+    description: 'A readiness check\'s status: 1 for the current one (pass; warn: passing slower than slowThresholdMs, or non-critical and failing; fail), 0 for the others.',
+    unit: '1',
+    valueType: ValueType.INT,
+  });
   const checkDuration = meter.createObservableGauge(`${prefix}.health_check.duration`, {
     description: 'Duration of the last run of a readiness check.',
     unit: 's',
@@ -120,10 +131,10 @@ export function exportLifecycleMetrics(lifecycle: Lifecycle, options: LifecycleM
   const checks = new Map<string, CheckReading>();
   const onCheck = (event: CheckEvent) => {
     if (event.status === 'pending') return;
-    checks.set(event.name, { up: event.status === 'ok' ? 1 : 0, critical: event.critical, durationS: event.durationMs / 1000 });
+    checks.set(event.name, { up: event.status === 'ok' ? 1 : 0, critical: event.critical, durationS: event.durationMs / 1000, health: checkHealth(event) });
   };
 
-  const observables: Observable[] = [state, ready, checkUp, checkDuration, activeRequests];
+  const observables: Observable[] = [state, ready, checkUp, checkStatus, checkDuration, activeRequests];
   const collect: BatchObservableCallback = (result) => {
     const current = lifecycle.state;
     for (const s of LIFECYCLE_STATES) result.observe(state, s === current ? 1 : 0, { state: s });
@@ -131,6 +142,7 @@ export function exportLifecycleMetrics(lifecycle: Lifecycle, options: LifecycleM
     for (const [name, reading] of checks) {
       const attributes: Attributes = { component: name, critical: reading.critical };
       result.observe(checkUp, reading.up, attributes);
+      for (const h of REPORTED_HEALTHS) result.observe(checkStatus, h === reading.health ? 1 : 0, { component: name, status: h });
       result.observe(checkDuration, reading.durationS, { component: name });
     }
     result.observe(activeRequests, lifecycle.inFlight);

@@ -6,18 +6,30 @@ import { DEFAULTS } from './defaults.js';
 import { InvalidOptionError } from './errors.js';
 import type { LivenessOptions, ProbeThread } from './options-probes.js';
 import type { ResolvedCheckOptions, ResolvedLongLivedOptions, ResolvedProbeOptions } from './options-resolved.js';
+import type { WarmupOptions } from './options-tasks.js';
 import { bool, durationMs, knownKeys, plainObject, port, positiveInteger } from './validate.js';
 
 export function resolveCheckOptions(name: string, value: unknown, base: ResolvedCheckOptions): ResolvedCheckOptions {
   if (value === undefined) return base;
   const o = plainObject(name, value);
-  knownKeys(name, o, ['intervalMs', 'timeoutMs', 'failureThreshold', 'successThreshold', 'critical']);
+  knownKeys(name, o, ['intervalMs', 'timeoutMs', 'failureThreshold', 'successThreshold', 'critical', 'slowThresholdMs']);
   return {
     intervalMs: durationMs(`${name}.intervalMs`, o.intervalMs, base.intervalMs, { min: 1 }),
     timeoutMs: durationMs(`${name}.timeoutMs`, o.timeoutMs, base.timeoutMs, { min: 1 }),
     failureThreshold: positiveInteger(`${name}.failureThreshold`, o.failureThreshold, base.failureThreshold, 1000),
     successThreshold: positiveInteger(`${name}.successThreshold`, o.successThreshold, base.successThreshold, 1000),
     critical: bool(`${name}.critical`, o.critical, base.critical),
+    slowThresholdMs: o.slowThresholdMs === undefined ? base.slowThresholdMs : durationMs(`${name}.slowThresholdMs`, o.slowThresholdMs, 0, { min: 1 }),
+  };
+}
+
+export function resolveWarmupOptions(name: string, value: unknown, base: Required<WarmupOptions>): Required<WarmupOptions> {
+  if (value === undefined) return base;
+  const o = plainObject(name, value);
+  knownKeys(name, o, ['timeoutMs', 'required']);
+  return {
+    timeoutMs: durationMs(`${name}.timeoutMs`, o.timeoutMs, base.timeoutMs, { min: 1 }),
+    required: bool(`${name}.required`, o.required, base.required),
   };
 }
 

@@ -9,7 +9,7 @@ import { exitProcess } from './exit.js';
 import { createJsonLogger, redactingLogger, silentLogger, type Logger } from './logger.js';
 import type { ExitFunction, ForeignSignalHandlers, LifecycleOptions, OpenMainPort } from './options.js';
 import type { ResolvedOptions } from './options-resolved.js';
-import { resolveCheckOptions, resolveLiveness, resolveLongLived, resolveProbes, resolveTimeoutOptions } from './resolve-option-groups.js';
+import { resolveCheckOptions, resolveLiveness, resolveLongLived, resolveProbes, resolveTimeoutOptions, resolveWarmupOptions } from './resolve-option-groups.js';
 import { resolveExitCodes, resolveSignals } from './resolve-signals.js';
 import { bool, durationMs, knownKeys, plainObject } from './validate.js';
 
@@ -97,7 +97,7 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
     openMainPort: (o.openMainPort as OpenMainPort | undefined) ?? DEFAULTS.openMainPort,
     listenTimeoutMs: durationMs('listenTimeoutMs', o.listenTimeoutMs, DEFAULTS.listenTimeoutMs, { min: 1 }),
     checks: resolveCheckOptions('checks', o.checks, DEFAULTS.checks),
-    warmup: resolveTimeoutOptions('warmup', o.warmup, DEFAULTS.warmup.timeoutMs),
+    warmup: resolveWarmupOptions('warmup', o.warmup, DEFAULTS.warmup),
     hooks: resolveTimeoutOptions('hooks', o.hooks, DEFAULTS.hooks.timeoutMs),
     longLived: resolveLongLived(o.longLived),
     liveness: resolveLiveness(o.liveness),

@@ -9,10 +9,10 @@ import type { MainServer } from './drain.js';
 import { InvalidOptionError, PodkitError } from './errors.js';
 import type { Parts } from './parts.js';
 import { createProbeListener, startHeartbeat } from './probes/index.js';
-import { errorMessage } from './redact.js';
+import { errorKind, errorMessage, redactSecrets } from './redact.js';
 import { handleForeignListeners, installCrashHandlers, installSignalHandlers } from './signals.js';
 import type { Shutdown } from './shutdown.js';
-import { runStep, stepFailure, type NamedStep } from './steps.js';
+import { runStep, stepFailure, type WarmupStep } from './steps.js';
 import { openMainServer, serverOf, type StartTarget } from './main-port.js';
 
 export type { StartTarget } from './main-port.js';
@@ -23,7 +23,7 @@ const READY_REFRESH_WAIT_MS = 1000;
 /** Room the grace period must leave after shutdownTimeoutMs, for the exit itself and the signal's way to the process, in ms. */
 const GRACE_MARGIN_MS = 1000;
 
-export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly NamedStep[]): (target?: StartTarget) => Promise<MainServer | undefined> {
+export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly WarmupStep[]): (target?: StartTarget) => Promise<MainServer | undefined> {
   const { config, logger, runtime } = parts;
 
   async function openMainPort(target: StartTarget | undefined): Promise<void> {
@@ -33,14 +33,26 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
 
   async function runWarmups(): Promise<void> {
     for (const task of warmups) {
-      logger.info({ event: 'warmup', warmup: task.name }, `warmup "${task.name}" started`);
+      const { required } = task.options;
+      logger.info({ event: 'warmup', warmup: task.name, required }, `warmup "${task.name}" started`);
       const outcome = await runStep('warmup', task, parts.warmupController.signal);
-      if (!outcome.ok) {
-        parts.emit('warmup', outcome);
+      parts.emit('warmup', { ...outcome, required });
+      // A shutdown that aborted the task is no failure of the task: the shutdown owns the exit.
+      if (!outcome.ok && (required || parts.warmupController.signal.aborted)) {
         throw new PodkitError('ERR_PODKIT_WARMUP_FAILED', stepFailure('warmup', outcome), { cause: outcome.error });
       }
-      logger.info({ event: 'warmup', warmup: task.name, durationMs: Math.round(outcome.durationMs) }, `warmup "${task.name}" finished`);
-      parts.emit('warmup', outcome);
+      const durationMs = Math.round(outcome.durationMs);
+      if (outcome.ok) {
+        logger.info({ event: 'warmup', warmup: task.name, durationMs }, `warmup "${task.name}" finished`);
+        continue;
+      }
+      // Optional: the service is useful without it (a cache to prime, a JIT to warm). Said once,
+      // loudly, and kept where the probes show it; the logger redacts the error.
+      logger.warn(
+        { event: 'warmup', warmup: task.name, required: false, ok: false, durationMs, kind: errorKind(outcome.error), error: outcome.error },
+        `${stepFailure('optional warmup', outcome)}; becoming ready without it`,
+      );
+      parts.snapshot.recordOptionalWarmupFailure(task.name, errorKind(outcome.error), redactSecrets(errorMessage(outcome.error)));
     }
   }
 

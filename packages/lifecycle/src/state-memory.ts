@@ -9,14 +9,14 @@
  *   Int32[0]  state (index in LIFECYCLE_STATES)   Int32[0]  status (0 pending, 1 ok, 2 failing)
  *   Int32[1]  warmedUp (0 or 1)                   Int32[1]  consecutive failures
  *   Int32[2]  requests in flight                  Int32[2]  consecutive successes
- *   Int32[3]  (reserved)                          Int32[3]  (reserved)
+ *   Int32[3]  (reserved)                          Int32[3]  slow (1: the last run passed, but slowly)
  *   Int64[2]  heartbeat: monotonic ns, 0 = off    Int64[2]  last duration, µs (-1: none yet)
  *   Int64[3]  (reserved)                          Int64[3]  last status change, epoch ms
  *                                                 Int64[4]  last run, epoch ms (-1: none yet)
  *                                                 Int64[5]  runs
  *                                                 Int64[6]  failed runs
  *
- * What never changes (a check's name, whether it is critical) reaches the worker once, when the
+ * What never changes (a check's name, whether it is critical, its slow threshold) reaches the worker once, when the
  * check is registered. The last error's kind and message are text, only shown in bodies and only
  * changed when a check fails differently: they travel as messages (see `onText`).
  */
@@ -32,6 +32,7 @@ export const CHECK_BYTES = 56;
 const C_STATUS = 0;
 const C_CONSECUTIVE_FAILURES = 1;
 const C_CONSECUTIVE_SUCCESSES = 2;
+const C_SLOW = 3;
 const C64_DURATION_US = 2;
 const C64_LAST_CHANGE_AT = 3;
 const C64_LAST_RUN_AT = 4;
@@ -50,9 +51,14 @@ export interface CheckText {
 }
 
 /** A check as the probe worker first learns of it: its static text and its shared memory. */
-export interface CheckRegistration extends CheckText {
-  critical: boolean;
+export interface CheckRegistration extends CheckText, CheckTraits {
   buffer: SharedArrayBuffer;
+}
+
+/** What a check is, fixed at registration. */
+export interface CheckTraits {
+  critical: boolean;
+  slowThresholdMs: number | undefined;
 }
 
 /** Every value of a check verdict that changes; what `HealthSnapshot.setCheckVerdict` takes (any subset). */
@@ -60,6 +66,7 @@ export interface CheckVerdictFields {
   status: CheckStatus;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
+  slow: boolean;
   lastDurationMs: number | undefined;
   lastChangeAt: number;
   lastRunAt: number | undefined;
@@ -74,14 +81,18 @@ export class CheckVerdict implements CheckVerdictReader {
   private readonly i64: BigInt64Array;
   private errorKind: string | undefined;
   private errorMessage: string | undefined;
+  readonly critical: boolean;
+  readonly slowThresholdMs: number | undefined;
 
   /** Reads (and, for state.ts, writes) a check kept in `buffer`. `onText` hears of each change of the error text. */
   constructor(
     readonly name: string,
-    readonly critical: boolean,
+    traits: CheckTraits,
     readonly buffer: SharedArrayBuffer,
     private readonly onText?: (text: CheckText) => void,
   ) {
+    this.critical = traits.critical;
+    this.slowThresholdMs = traits.slowThresholdMs;
     this.i32 = new Int32Array(buffer, 0, 4);
     this.i64 = new BigInt64Array(buffer, 0, CHECK_BYTES / 8);
   }
@@ -94,6 +105,9 @@ export class CheckVerdict implements CheckVerdictReader {
   }
   get consecutiveSuccesses(): number {
     return Atomics.load(this.i32, C_CONSECUTIVE_SUCCESSES);
+  }
+  get slow(): boolean {
+    return Atomics.load(this.i32, C_SLOW) === 1;
   }
   get lastDurationMs(): number | undefined {
     const us = Atomics.load(this.i64, C64_DURATION_US);
@@ -125,6 +139,7 @@ export class CheckVerdict implements CheckVerdictReader {
     if (f.status !== undefined) Atomics.store(this.i32, C_STATUS, CHECK_STATUSES.indexOf(f.status));
     if (f.consecutiveFailures !== undefined) Atomics.store(this.i32, C_CONSECUTIVE_FAILURES, f.consecutiveFailures);
     if (f.consecutiveSuccesses !== undefined) Atomics.store(this.i32, C_CONSECUTIVE_SUCCESSES, f.consecutiveSuccesses);
+    if (f.slow !== undefined) Atomics.store(this.i32, C_SLOW, f.slow ? 1 : 0);
     // Kept to the microsecond (what the check runner rounds to), so both threads print the same number.
     if ('lastDurationMs' in f) Atomics.store(this.i64, C64_DURATION_US, f.lastDurationMs === undefined ? NONE : BigInt(Math.round(f.lastDurationMs * 1000)));
     if (f.lastChangeAt !== undefined) Atomics.store(this.i64, C64_LAST_CHANGE_AT, BigInt(Math.round(f.lastChangeAt)));
@@ -147,7 +162,7 @@ export class CheckVerdict implements CheckVerdictReader {
   }
 
   registration(): CheckRegistration {
-    return { ...this.text(), critical: this.critical, buffer: this.buffer };
+    return { ...this.text(), critical: this.critical, slowThresholdMs: this.slowThresholdMs, buffer: this.buffer };
   }
 
   private text(): CheckText {

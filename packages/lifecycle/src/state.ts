@@ -1,7 +1,8 @@
 /**
  * The one source of truth the probes read, and its ONE writer: `HealthSnapshot`. The lifecycle's
  * state, each check's verdict, the in-flight count and the main loop's heartbeat change only
- * through its methods (`transition`, `markWarmedUp`, `addInFlight`, `setInFlight`, `beat`, `setCheckVerdict`);
+ * through its methods (`transition`, `markWarmedUp`, `addInFlight`, `setInFlight`, `beat`, `setCheckVerdict`,
+ * `recordOptionalWarmupFailure`);
  * the check runner, the drain, the heartbeat and the sequences all go through them.
  *
  * Every value readiness, liveness or startup depends on lives in SharedArrayBuffers written with
@@ -22,10 +23,20 @@ import {
   type CheckText,
   type CheckVerdictFields,
 } from './state-memory.js';
-import { canTransition, isAlive, isReady, isStarted, LIFECYCLE_STATES, type CheckVerdictReader, type LifecycleState, type SnapshotReader } from './verdicts.js';
+import {
+  canTransition,
+  isAlive,
+  isReady,
+  isStarted,
+  LIFECYCLE_STATES,
+  type CheckVerdictReader,
+  type LifecycleState,
+  type OptionalWarmupFailure,
+  type SnapshotReader,
+} from './verdicts.js';
 
-export { canTransition, CHECK_STATUSES, isAlive, isReady, isStarted, LIFECYCLE_STATES } from './verdicts.js';
-export type { CheckStatus, CheckVerdictReader, LifecycleState, SnapshotReader } from './verdicts.js';
+export { canTransition, CHECK_HEALTHS, CHECK_STATUSES, checkHealth, isAlive, isReady, isStarted, LIFECYCLE_STATES } from './verdicts.js';
+export type { CheckHealth, CheckStatus, CheckVerdictReader, LifecycleState, OptionalWarmupFailure, SnapshotReader } from './verdicts.js';
 export { CHECK_BYTES, monotonicNs } from './state-memory.js';
 export type { CheckRegistration, CheckText, CheckVerdictFields } from './state-memory.js';
 
@@ -34,11 +45,18 @@ export interface SnapshotLiveness {
   heartbeatTimeoutMs: number;
 }
 
-/** A message for the probe worker: a check was registered, or a check's error text changed. */
-export type SnapshotMessage = { type: 'check'; check: CheckRegistration } | { type: 'text'; text: CheckText };
+/**
+ * A message for the probe worker: a check was registered, a check's error text changed, or an
+ * optional warmup failed (warmups run after the probe listener is up, so it hears of every one).
+ */
+export type SnapshotMessage =
+  | { type: 'check'; check: CheckRegistration }
+  | { type: 'text'; text: CheckText }
+  | { type: 'warmup'; failure: OptionalWarmupFailure };
 
 export class HealthSnapshot implements SnapshotReader {
   private readonly verdicts = new Map<string, CheckVerdict>();
+  private readonly warmupFailures: OptionalWarmupFailure[] = [];
   readonly startedAt = Date.now();
   readonly heartbeatTimeoutMs: number;
   private readonly i32: Int32Array;
@@ -57,6 +75,10 @@ export class HealthSnapshot implements SnapshotReader {
 
   get checks(): ReadonlyMap<string, CheckVerdictReader> {
     return this.verdicts;
+  }
+
+  get optionalWarmupFailures(): readonly OptionalWarmupFailure[] {
+    return this.warmupFailures;
   }
 
   get state(): LifecycleState {
@@ -111,9 +133,17 @@ export class HealthSnapshot implements SnapshotReader {
     Atomics.store(this.i64, H64_HEARTBEAT, now);
   }
 
+  /** An optional warmup failed (its message already redacted): shown on /startupz and /metrics. */
+  recordOptionalWarmupFailure(name: string, kind: string, message: string): void {
+    const failure = { name, kind, message };
+    this.warmupFailures.push(failure);
+    this.publish({ type: 'warmup', failure });
+  }
+
   /** Registers a check: pending, never run, changed now. */
-  addCheck(name: string, critical: boolean): CheckVerdictReader {
-    const verdict = new CheckVerdict(name, critical, new SharedArrayBuffer(CHECK_BYTES), (text) => this.publish({ type: 'text', text }));
+  addCheck(name: string, critical: boolean, slowThresholdMs?: number): CheckVerdictReader {
+    const traits = { critical, slowThresholdMs };
+    const verdict = new CheckVerdict(name, traits, new SharedArrayBuffer(CHECK_BYTES), (text) => this.publish({ type: 'text', text }));
     verdict.write({ lastChangeAt: Date.now(), lastDurationMs: undefined, lastRunAt: undefined });
     this.verdicts.set(name, verdict);
     this.publish({ type: 'check', check: verdict.registration() });
@@ -129,7 +159,7 @@ export class HealthSnapshot implements SnapshotReader {
 
   /** Probe worker side: takes a check the main thread registered. */
   adoptCheck(registration: CheckRegistration): void {
-    const verdict = new CheckVerdict(registration.name, registration.critical, registration.buffer);
+    const verdict = new CheckVerdict(registration.name, registration, registration.buffer);
     verdict.receiveText(registration);
     this.verdicts.set(registration.name, verdict);
   }
@@ -137,6 +167,7 @@ export class HealthSnapshot implements SnapshotReader {
   /** Probe worker side: applies one message from the main thread. */
   receive(message: SnapshotMessage): void {
     if (message.type === 'check') this.adoptCheck(message.check);
+    else if (message.type === 'warmup') this.warmupFailures.push(message.failure);
     else this.verdicts.get(message.text.name)?.receiveText(message.text);
   }
 

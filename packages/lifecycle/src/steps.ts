@@ -13,6 +13,11 @@ export interface NamedStep {
   options: { timeoutMs: number };
 }
 
+/** A warmup: a step that may be optional (`required: false`: its failure is logged, not fatal). */
+export interface WarmupStep extends NamedStep {
+  options: { timeoutMs: number; required: boolean };
+}
+
 export interface StepOutcome {
   name: string;
   ok: boolean;

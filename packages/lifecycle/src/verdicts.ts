@@ -30,7 +30,11 @@ export const CHECK_STATUSES: readonly CheckStatus[] = ['pending', 'ok', 'failing
 export interface CheckVerdictReader {
   readonly name: string;
   readonly critical: boolean;
+  /** Runs that pass slower than this are "slow" (`warn`), in ms; undefined: none is. */
+  readonly slowThresholdMs: number | undefined;
   readonly status: CheckStatus;
+  /** The last run passed, but took longer than `slowThresholdMs`. Never changes readiness. */
+  readonly slow: boolean;
   readonly consecutiveFailures: number;
   readonly consecutiveSuccesses: number;
   /** Duration of the last finished run, in ms (microsecond precision). */
@@ -63,6 +67,30 @@ export interface SnapshotReader {
   /** Requests in flight on the main server. */
   readonly inFlight: number;
   readonly checks: ReadonlyMap<string, CheckVerdictReader>;
+  /** Optional warmups (`required: false`) that failed or timed out; the service became ready without them. */
+  readonly optionalWarmupFailures: readonly OptionalWarmupFailure[];
+}
+
+/** An optional warmup that failed: its name, a safe kind (`timeout`, `ECONNREFUSED`) and its message, credentials stripped. */
+export interface OptionalWarmupFailure {
+  readonly name: string;
+  readonly kind: string;
+  readonly message: string;
+}
+
+/**
+ * A check's status in the health+json vocabulary, decided here once for the probe bodies,
+ * `/metrics` and OpenTelemetry: `warn` is healthy with concerns (a pass slower than
+ * `slowThresholdMs`, or a non-critical check failing); neither fails readiness.
+ */
+export type CheckHealth = 'pass' | 'warn' | 'fail' | 'pending';
+
+export const CHECK_HEALTHS: readonly CheckHealth[] = ['pass', 'warn', 'fail', 'pending'];
+
+export function checkHealth(check: { status: CheckStatus; critical: boolean; slow: boolean }): CheckHealth {
+  if (check.status === 'pending') return 'pending';
+  if (check.status === 'failing') return check.critical ? 'fail' : 'warn';
+  return check.slow ? 'warn' : 'pass';
 }
 
 // --- the verdicts: decided here, once, for every reader -----------------------------------------

@@ -26,3 +26,13 @@ export function nextCheckCounts(before: CheckCounts, ok: boolean, thresholds: Th
   else if (status === 'failing' && consecutiveSuccesses >= thresholds.successThreshold) status = 'ok';
   return { status, consecutiveFailures, consecutiveSuccesses };
 }
+
+/**
+ * Slow is degraded: a run that passes but takes longer than `slowThresholdMs` ("connected, but ten
+ * times slower") is reported as `warn`. Judged on each run alone, with no hysteresis: it never
+ * changes readiness, so there is no flapping to damp, and the report follows the latest duration.
+ * A slow pass still counts as a success in `nextCheckCounts`.
+ */
+export function isSlowPass(ok: boolean, durationMs: number, slowThresholdMs: number | undefined): boolean {
+  return ok && slowThresholdMs !== undefined && durationMs > slowThresholdMs;
+}

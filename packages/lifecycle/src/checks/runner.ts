@@ -7,7 +7,7 @@ import type { ResolvedCheckOptions } from '../options-resolved.js';
 import { errorKind, errorMessage, redactSecrets } from '../redact.js';
 import type { CheckStatus, CheckVerdictReader, HealthSnapshot } from '../state.js';
 import { runWithTimeout, type AbortableTask } from '../timeout.js';
-import { nextCheckCounts } from './hysteresis.js';
+import { isSlowPass, nextCheckCounts } from './hysteresis.js';
 
 /**
  * A check passes when it resolves (to anything but `false`) and fails when it throws, rejects,
@@ -25,6 +25,8 @@ export interface CheckEvent {
   previous: CheckStatus;
   durationMs: number;
   critical: boolean;
+  /** This run passed, but took longer than the check's `slowThresholdMs` (reported as `warn`). */
+  slow: boolean;
   error?: unknown;
 }
 
@@ -42,7 +44,7 @@ export class CheckRunner {
     private readonly logger: Logger,
     private readonly emit: (event: CheckEvent) => void,
   ) {
-    this.verdict = snapshot.addCheck(name, options.critical);
+    this.verdict = snapshot.addCheck(name, options.critical, options.slowThresholdMs);
   }
 
   start(): void {
@@ -103,8 +105,11 @@ export class CheckRunner {
     const counts = nextCheckCounts(v, ok, this.options);
     const changed = counts.status !== previous;
     const rounded = Math.round(durationMs * 1000) / 1000;
+    const slow = isSlowPass(ok, rounded, this.options.slowThresholdMs);
+    const wasSlow = v.slow;
     this.snapshot.setCheckVerdict(this.name, {
       ...counts,
+      slow,
       runs: v.runs + 1,
       failures: v.failures + (ok ? 0 : 1),
       lastRunAt: Date.now(),
@@ -117,6 +122,12 @@ export class CheckRunner {
       if (counts.status === 'ok') this.logger.info(fields, `check "${this.name}" passing`);
       else this.logger.warn({ ...fields, error: v.lastErrorMessage, kind: v.lastErrorKind }, `check "${this.name}" failing`);
     }
-    this.emit({ name: this.name, ok, status: v.status, previous, durationMs: rounded, critical: v.critical, ...(ok ? {} : { error }) });
+    // Said when it starts and when it ends, not on every slow run.
+    if (slow && !wasSlow) {
+      this.logger.warn({ check: this.name, slow: true, durationMs: rounded, slowThresholdMs: this.options.slowThresholdMs }, `check "${this.name}" slow: ${rounded} ms`);
+    } else if (!slow && wasSlow && ok) {
+      this.logger.info({ check: this.name, slow: false, durationMs: rounded }, `check "${this.name}" no longer slow`);
+    }
+    this.emit({ name: this.name, ok, status: v.status, previous, durationMs: rounded, critical: v.critical, slow, ...(ok ? {} : { error }) });
   }
 }

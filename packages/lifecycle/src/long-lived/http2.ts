@@ -11,37 +11,63 @@
  * - At "stop accepting" the listener closes and every session is closed gracefully
  *   (`session.close()`: its streams finish, then it closes); close() resolves when all are closed.
  * - Streams count as requests in the in-flight gauge: one shared 'close' listener per stream and
- *   a counter. Unlike HTTP/1 (where Node's own record of the response on the wire is read), there
- *   is nothing to read instead, so this is what HTTP/2 pays per stream while ready.
+ *   a Set entry. Unlike HTTP/1 (where Node's own record of the response on the wire is read), there
+ *   is nothing to read instead (Node keeps a session's streams to itself), so this is what HTTP/2
+ *   pays per stream while ready.
+ * - A Server-Sent Events stream (its response headers out with `Content-Type: text/event-stream`)
+ *   never finishes on its own, so the graceful `session.close()` would wait for it until the
+ *   shutdown's deadline and then reset it. From "stop accepting" on, each one is ended as an
+ *   HTTP/1 SSE response is (long-lived/sse.ts): the `retry:` field when configured, then END_STREAM,
+ *   at a random moment of `closeWindowMs`; one still open past `budgetMs` is cancelled.
  */
 import { constants, type Http2Session, type ServerHttp2Stream } from 'node:http2';
+import type { ResolvedLongLivedOptions } from '../options-resolved.js';
 import { stopListening, type Http2MainServer } from '../servers.js';
 import { Waiters } from '../waiters.js';
+import { endHttp2EventStream, isHttp2EventStream } from './sse.js';
+
+/** While sessions are being closed, how often open streams are looked at for an SSE stream whose headers went out since. */
+const STREAM_SCAN_MS = 100;
 
 export class Http2Drain {
   readonly sessions = new Set<Http2Session>();
   private readonly servers = new Set<Http2MainServer>();
   /** Streams opened and not closed yet. */
-  streams = 0;
+  private readonly open = new Set<ServerHttp2Stream>();
+  /** SSE streams found at or after "stop accepting", ended (or to be) by podkit. */
+  private readonly eventStreams = new Set<ServerHttp2Stream>();
   private draining = false;
   private closing = false;
+  private closingAt = 0;
+  private streamScan: NodeJS.Timeout | undefined;
   private readonly allClosed = new Waiters();
   private readonly onSession: (session: Http2Session) => void;
   private readonly onStream: (stream: ServerHttp2Stream) => void;
   private readonly onStreamClose: () => void;
 
   /** `inFlight(+1 | -1)` is told of each stream that opens or closes while draining. */
-  constructor(private readonly inFlight: (delta: number) => void) {
+  constructor(
+    private readonly inFlight: (delta: number) => void,
+    private readonly longLived: ResolvedLongLivedOptions,
+  ) {
+    const drain = this;
     this.onSession = (session) => this.add(session);
-    this.onStreamClose = () => {
-      this.streams -= 1;
-      if (this.draining) this.inFlight(-1);
+    // A plain function: Node calls it with the stream as `this`, so one function serves every stream.
+    this.onStreamClose = function (this: ServerHttp2Stream) {
+      drain.open.delete(this);
+      drain.eventStreams.delete(this);
+      if (drain.draining) drain.inFlight(-1);
     };
     this.onStream = (stream) => {
-      this.streams += 1;
+      this.open.add(stream);
       if (this.draining) this.inFlight(1);
       stream.once('close', this.onStreamClose);
     };
+  }
+
+  /** Streams opened and not closed yet. */
+  get streams(): number {
+    return this.open.size;
   }
 
   attach(server: Http2MainServer): void {
@@ -59,17 +85,44 @@ export class Http2Drain {
     for (const session of this.sessions) goAway(session);
   }
 
-  /** Stop accepting; close every session once its streams are done. Resolves when all are closed. */
+  /**
+   * Stop accepting; close every session once its streams are done, ending its SSE streams (see
+   * the top of this file). Resolves when all are closed.
+   */
   close(): Promise<void> {
     this.startDraining();
-    this.closing = true;
-    for (const server of this.servers) stopListening(server);
-    for (const session of this.sessions) if (!session.closed && !session.destroyed) session.close();
+    if (!this.closing) {
+      this.closing = true;
+      this.closingAt = Date.now();
+      for (const server of this.servers) stopListening(server);
+      for (const session of this.sessions) if (!session.closed && !session.destroyed) session.close();
+      this.endEventStreams();
+      if (this.sessions.size > 0) {
+        // A stream whose headers are not out yet may still turn into an SSE stream: looked at again
+        // until every session is closed. Unref'd, like the budget: the shutdown's deadline bounds the process.
+        this.streamScan = setInterval(() => this.endEventStreams(), STREAM_SCAN_MS).unref();
+        setTimeout(() => {
+          for (const stream of this.eventStreams) if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+        }, this.longLived.budgetMs).unref();
+      }
+    }
     return this.allClosed.until(this.sessions.size);
   }
 
   destroyAll(): void {
+    clearInterval(this.streamScan);
     for (const session of this.sessions) session.destroy();
+  }
+
+  private endEventStreams(): void {
+    for (const stream of this.open) {
+      if (this.eventStreams.has(stream) || !isHttp2EventStream(stream)) continue;
+      this.eventStreams.add(stream);
+      // A random moment of what is left of the close window, as for HTTP/1 streams and WebSockets.
+      // Ref'd: the end is what the session's close, and so the exit, waits for.
+      const left = Math.max(0, this.longLived.closeWindowMs - (Date.now() - this.closingAt));
+      setTimeout(() => endHttp2EventStream(stream, this.longLived.sseRetryMs), Math.random() * left);
+    }
   }
 
   private add(session: Http2Session): void {
@@ -78,7 +131,9 @@ export class Http2Drain {
     session.prependListener('stream', this.onStream);
     session.once('close', () => {
       this.sessions.delete(session);
-      this.allClosed.settle(this.sessions.size);
+      if (this.sessions.size > 0) return;
+      clearInterval(this.streamScan);
+      this.allClosed.settle(0);
     });
     if (this.closing) session.close();
     else if (this.draining) goAway(session);

@@ -6,6 +6,7 @@
  * the `retry:` delay when one is written first.
  */
 import type { ServerResponse } from 'node:http';
+import { Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 
 /** Node keeps the header block it sent as `_header` (a string), however the headers were given (setHeader or writeHead). */
 type NodeResponse = ServerResponse & { _header?: unknown };
@@ -26,4 +27,46 @@ export function endEventStream(res: ServerResponse, retryMs: number | undefined)
   if (res.writableEnded || res.destroyed) return;
   if (retryMs !== undefined) res.write(`retry: ${Math.round(retryMs)}\n\n`);
   res.end();
+}
+
+/**
+ * The same over HTTP/2, on the server stream: its response headers are out and say
+ * `text/event-stream`. `sentHeaders` keeps the header object as it was given to `respond()` (the
+ * compatibility API gives it lower-cased; the stream API, as the app wrote it).
+ */
+export function isHttp2EventStream(stream: ServerHttp2Stream): boolean {
+  if (!stream.headersSent) return false;
+  for (const [name, value] of Object.entries(stream.sentHeaders)) {
+    if (name.toLowerCase() !== 'content-type') continue;
+    const type = Array.isArray(value) ? value[0] : value;
+    return typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream');
+  }
+  return false;
+}
+
+/**
+ * Ends an HTTP/2 SSE stream cleanly: DATA with END_STREAM (the client already ended its side with
+ * its request), after a `retry:` field when asked. Through the compatibility API's response when
+ * the app answered with one (`http2.createServer(handler)`, Fastify), so the response knows it
+ * ended and a later write of the app's fails on the response instead of resetting the stream.
+ */
+export function endHttp2EventStream(stream: ServerHttp2Stream, retryMs: number | undefined): void {
+  if (stream.closed || stream.destroyed || stream.writableEnded) return;
+  const retry = retryMs === undefined ? undefined : `retry: ${Math.round(retryMs)}\n\n`;
+  const res = compatResponseOf(stream);
+  if (res) {
+    if (res.writableEnded) return;
+    if (retry) res.write(retry);
+    res.end();
+    return;
+  }
+  if (retry) stream.write(retry);
+  stream.end();
+}
+
+/** Node keeps the compatibility API's response on its stream under a symbol described `response` (lib/internal/http2/compat.js). */
+function compatResponseOf(stream: ServerHttp2Stream): Http2ServerResponse | undefined {
+  const key = Object.getOwnPropertySymbols(stream).find((symbol) => symbol.description === 'response');
+  const res = key === undefined ? undefined : (stream as unknown as Record<symbol, unknown>)[key];
+  return res instanceof Http2ServerResponse ? res : undefined;
 }

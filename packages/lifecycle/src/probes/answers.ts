@@ -64,8 +64,9 @@ export function answerProbe(snapshot: SnapshotReader, request: ProbeRequest, opt
     const check = snapshot.checks.get(route.check);
     if (!check) return finish(404, 'text', `no check named ${JSON.stringify(route.check).slice(0, 200)}\n`, head);
     const pass = check.status === 'ok';
+    // A slow pass is still a pass (200): the body says `warn`, as the check's own entry does.
     const body = json
-      ? JSON.stringify({ status: pass ? 'pass' : 'fail', checks: { [check.name]: checkJson(check, options.exposeErrors) } })
+      ? JSON.stringify({ status: pass ? (check.slow ? 'warn' : 'pass') : 'fail', checks: { [check.name]: checkJson(check, options.exposeErrors) } })
       : `${checkLine(check, options.exposeErrors, false)}\n${pass ? 'ok' : `${check.name} check failed`}\n`;
     return finish(pass ? 200 : 503, json ? json : 'text', body, head);
   }

@@ -2,7 +2,7 @@
  * Probe bodies: the text of kube-apiserver's `/readyz?verbose` ("[+]name ok" / "[-]name failed")
  * and health+json, both kept under the kubelet's 10 KiB read limit with the failing checks first.
  */
-import { isStarted, type CheckVerdictReader, type SnapshotReader } from '../state.js';
+import { checkHealth, isStarted, type CheckVerdictReader, type SnapshotReader } from '../state.js';
 import type { ProbeName } from './paths.js';
 
 /** Bodies stay far below the kubelet's 10 KiB read limit. */
@@ -11,7 +11,7 @@ export const MAX_BODY_BYTES = 8 * 1024;
 export function checkLine(check: CheckVerdictReader, exposeErrors: boolean, excluded: boolean): string {
   const role = check.critical ? '' : ' (non-critical)';
   if (excluded) return `[+]${check.name} excluded: ${check.status === 'ok' ? 'ok' : 'failed'}`;
-  if (check.status === 'ok') return `[+]${check.name} ok${role}`;
+  if (check.status === 'ok') return `[+]${check.name} ok${role}${check.slow ? ` (slow: ${check.lastDurationMs} ms, over ${check.slowThresholdMs} ms)` : ''}`;
   if (check.status === 'pending') return `[-]${check.name} pending${role}`;
   const detail = exposeErrors ? (check.lastErrorMessage ?? check.lastErrorKind) : check.lastErrorKind;
   return `[-]${check.name} failed${role}${detail ? `: ${oneLine(detail)}` : ''}`;
@@ -24,6 +24,9 @@ export function textBody(snapshot: SnapshotReader, probe: ProbeName, pass: boole
     if (snapshot.eventLoopStalled) lines.push(stalledLine(snapshot));
   } else if (probe === 'startupz') {
     lines.push(`${isStarted(snapshot) ? '[+]' : '[-]'}warmup ${snapshot.warmedUp ? 'finished' : 'not finished'}`);
+    for (const failure of snapshot.optionalWarmupFailures.slice(0, MAX_WARMUP_LINES)) {
+      lines.push(`[-]${failure.name} failed (optional warmup, ignored): ${oneLine(exposeErrors ? failure.message : failure.kind)}`);
+    }
   } else {
     lines.push(`${snapshot.state === 'ready' ? '[+]' : '[-]'}state ${snapshot.state}`);
     if (snapshot.eventLoopStalled) lines.push(stalledLine(snapshot));
@@ -68,10 +71,10 @@ function fitCheckLines(lines: Array<{ text: string; passing: boolean }>): string
 }
 
 export function checkJson(check: CheckVerdictReader, exposeErrors: boolean): Record<string, unknown> {
-  const status = check.status === 'ok' ? 'pass' : check.status === 'pending' ? 'pending' : check.critical ? 'fail' : 'warn';
   return {
-    status,
+    status: checkHealth(check),
     critical: check.critical,
+    ...(check.slow ? { slow: true, slowThresholdMs: check.slowThresholdMs } : {}),
     durationMs: check.lastDurationMs ?? null,
     lastChange: new Date(check.lastChangeAt).toISOString(),
     lastRun: check.lastRunAt === undefined ? null : new Date(check.lastRunAt).toISOString(),
@@ -86,14 +89,14 @@ export function jsonBody(snapshot: SnapshotReader, probe: ProbeName, pass: boole
   // The heartbeat's age only when it matters, so a healthy answer stays byte for byte what it was.
   const stalled = snapshot.eventLoopStalled ? { eventLoopStalled: true, heartbeatAgeMs: Math.round(snapshot.heartbeatAgeMs ?? 0) } : undefined;
   if (probe === 'livez') return { ...base, eventLoopStalled: false, ...stalled };
-  if (probe === 'startupz') return { ...base, warmedUp: snapshot.warmedUp };
+  if (probe === 'startupz') return { ...base, warmedUp: snapshot.warmedUp, ...optionalWarmupsJson(snapshot, pass, exposeErrors) };
   const checks: Record<string, unknown> = {};
   let degraded = false;
   for (const check of snapshot.checks.values()) {
     checks[check.name] = { ...checkJson(check, exposeErrors), ...(exclude.has(check.name) ? { excluded: true } : {}) };
-    if (check.status !== 'ok' && (!check.critical || exclude.has(check.name))) degraded = true;
+    if ((check.status !== 'ok' && (!check.critical || exclude.has(check.name))) || check.slow) degraded = true;
   }
-  // health+json: "warn" is healthy with concerns, here a non-critical check failing.
+  // health+json: "warn" is healthy with concerns: a non-critical check failing, or a check passing slowly.
   return { ...base, status: pass ? (degraded ? 'warn' : 'pass') : 'fail', ...stalled, checks };
 }
 
@@ -117,6 +120,20 @@ export function jsonText(body: Record<string, unknown>): string {
     kept[name] = check;
   }
   return JSON.stringify({ ...body, checks: kept, omitted: entries.length - Object.keys(kept).length });
+}
+
+/** Failed optional warmups listed at most (a service has a handful; the body stays small whatever happens). */
+const MAX_WARMUP_LINES = 20;
+
+/** Optional warmups that failed, only when there are some, so a healthy answer stays what it was. */
+function optionalWarmupsJson(snapshot: SnapshotReader, pass: boolean, exposeErrors: boolean): Record<string, unknown> {
+  const failures = snapshot.optionalWarmupFailures;
+  if (failures.length === 0) return {};
+  const warmups: Record<string, unknown> = {};
+  for (const f of failures.slice(0, MAX_WARMUP_LINES)) {
+    warmups[f.name] = { status: 'fail', required: false, error: f.kind, ...(exposeErrors ? { message: f.message.slice(0, 200) } : {}) };
+  }
+  return { ...(pass ? { status: 'warn' } : {}), warmups };
 }
 
 function oneLine(text: string): string {

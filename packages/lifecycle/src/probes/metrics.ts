@@ -1,5 +1,5 @@
 /** `/metrics`: the lifecycle's state and every check's verdict in the Prometheus text format. */
-import { isReady, type SnapshotReader } from '../state.js';
+import { CHECK_HEALTHS, checkHealth, isReady, type SnapshotReader } from '../state.js';
 
 export function renderMetrics(snapshot: SnapshotReader): string {
   const lines = [
@@ -21,6 +21,13 @@ export function renderMetrics(snapshot: SnapshotReader): string {
   for (const c of snapshot.checks.values()) {
     lines.push(`podkit_check_up{check="${label(c.name)}",critical="${c.critical}"} ${c.status === 'ok' ? 1 : c.status === 'failing' ? 0 : -1}`);
   }
+  // The health+json status as a state set, like podkit_state: `warn` is a slow pass or a
+  // non-critical check failing, neither of which fails readiness.
+  lines.push('# HELP podkit_check_status A check\'s status (1 for the current one): pass, warn (slow, or non-critical and failing), fail, pending.', '# TYPE podkit_check_status gauge');
+  for (const c of snapshot.checks.values()) {
+    const current = checkHealth(c);
+    for (const h of CHECK_HEALTHS) lines.push(`podkit_check_status{check="${label(c.name)}",status="${h}"} ${h === current ? 1 : 0}`);
+  }
   lines.push('# HELP podkit_check_duration_seconds Duration of the last run of a check.', '# TYPE podkit_check_duration_seconds gauge');
   for (const c of snapshot.checks.values()) {
     if (c.lastDurationMs !== undefined) lines.push(`podkit_check_duration_seconds{check="${label(c.name)}"} ${c.lastDurationMs / 1000}`);
@@ -29,5 +36,7 @@ export function renderMetrics(snapshot: SnapshotReader): string {
   for (const c of snapshot.checks.values()) lines.push(`podkit_check_runs_total{check="${label(c.name)}"} ${c.runs}`);
   lines.push('# HELP podkit_check_failures_total Failed check runs.', '# TYPE podkit_check_failures_total counter');
   for (const c of snapshot.checks.values()) lines.push(`podkit_check_failures_total{check="${label(c.name)}"} ${c.failures}`);
+  lines.push('# HELP podkit_warmup_optional_failed An optional warmup failed or timed out; the service became ready without it.', '# TYPE podkit_warmup_optional_failed gauge');
+  for (const w of snapshot.optionalWarmupFailures) lines.push(`podkit_warmup_optional_failed{warmup="${label(w.name)}",kind="${label(w.kind)}"} 1`);
   return `${lines.join('\n')}\n`;
 }
