@@ -98,6 +98,58 @@ for (const framework of FRAMEWORKS) {
   });
 }
 
+for (const example of ['express', 'fastify', 'grpc'] as const) {
+  describe(`the ${example} example's preStop patches`, () => {
+    const deployment = read(`examples/${example}/k8s/deployment.yaml`);
+    const kustomization = read(`examples/${example}/k8s/kustomization.yaml`);
+    const name = /^metadata:\n\s+name: (\S+)/m.exec(deployment)![1]!;
+    const container = /containers:\n\s+- name: (\S+)/.exec(deployment)![1]!;
+    const graceSeconds = number(deployment, /terminationGracePeriodSeconds: (\d+)/);
+    const shutdownTimeoutMs = Number(envValue(deployment, 'SHUTDOWN_TIMEOUT_MS'));
+
+    for (const style of ['sleep', 'http'] as const) {
+      it(`patches the example's own Deployment and container (prestop-${style}.yaml), and the kustomization names the patch`, () => {
+        const patch = read(`examples/${example}/k8s/prestop-${style}.yaml`);
+        expect(patch).toContain('kind: Deployment');
+        expect(/^metadata:\n\s+name: (\S+)/m.exec(patch)?.[1]).toBe(name);
+        expect(/containers:\n\s+- name: (\S+)/.exec(patch)?.[1]).toBe(container);
+        expect(kustomization).toContain(`path: prestop-${style}.yaml`);
+        // A patch, not a resource: it must not be applied on its own.
+        expect(kustomization.split('\n').filter((line) => !line.startsWith('#')).join('\n')).not.toContain(`prestop-${style}.yaml`);
+      });
+    }
+
+    it('sleeps as long as PRESTOP_SLEEP_SECONDS tells podkit, and the sleep plus the budget end before SIGKILL', () => {
+      const patch = read(`examples/${example}/k8s/prestop-sleep.yaml`);
+      const sleepSeconds = number(patch, /preStop:\n\s+sleep: \{ seconds: (\d+) \}/);
+      expect(sleepSeconds).toBeGreaterThan(0);
+      expect(Number(envValue(patch, 'PRESTOP_SLEEP_SECONDS'))).toBe(sleepSeconds);
+      // What podkit's start-up warning checks: preStopSleepSeconds + shutdownTimeoutMs + 1 s.
+      expect(sleepSeconds * 1000 + shutdownTimeoutMs + 1000).toBeLessThanOrEqual(graceSeconds * 1000);
+    });
+
+    it('calls GET /prestopz on the probe port with the bearer token PRESTOP_TOKEN gives podkit', () => {
+      const patch = read(`examples/${example}/k8s/prestop-http.yaml`);
+      expect(patch).toMatch(/httpGet:\n\s+path: \/prestopz\n\s+port: probes\n/);
+      const header = /httpHeaders: \[\{ name: Authorization, value: "Bearer ([^"]+)" \}\]/.exec(patch);
+      expect(header, 'an Authorization header').not.toBeNull();
+      const token = envValue(patch, 'PRESTOP_TOKEN');
+      expect(header![1]).toBe(token);
+      // What createLifecycle accepts as probes.preStopToken.
+      expect(token).toMatch(/^[A-Za-z0-9\-._~+/]{16,}$/);
+    });
+
+    it("passes PRESTOP_SLEEP_SECONDS and PRESTOP_TOKEN from the environment to createLifecycle", () => {
+      const config = read(`examples/${example === 'grpc' ? 'grpc' : 'orders'}/src/config.ts`);
+      expect(config).toContain("preStopSleepSeconds: integer(env, 'PRESTOP_SLEEP_SECONDS')");
+      expect(config).toContain('preStopToken: env.PRESTOP_TOKEN || undefined');
+      const wiring = read(example === 'grpc' ? 'examples/grpc/src/main.ts' : 'examples/orders/src/service.ts');
+      expect(wiring).toContain('preStopToken: config.preStopToken');
+      expect(wiring).toContain('preStopSleepSeconds: config.preStopSleepSeconds');
+    });
+  });
+}
+
 describe('the e2e timings', () => {
   it('let both load-balancer models stop sending new work well before the drain delay ends', () => {
     const t = E2E_TIMINGS;

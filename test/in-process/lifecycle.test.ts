@@ -565,6 +565,20 @@ describe('terminationGracePeriodSeconds', () => {
     expect(warning?.msg).toContain('terminationGracePeriodSeconds (30 s) must exceed shutdownTimeoutMs (29500 ms, the drain delay included) by at least 1000 ms, plus any preStop time');
   });
 
+  it('counts a preStop sleep: 5 s of preStopSleepSeconds before a 25 s budget does not fit a 30 s grace period', async () => {
+    const t = testLifecycle({ preStopSleepSeconds: 5, shutdownTimeoutMs: 25_000, terminationGracePeriodSeconds: 30 });
+    await t.lifecycle.start();
+    const warning = t.logs.find((l) => l.level === 'warn' && l.obj.event === 'config');
+    expect(warning?.obj).toMatchObject({ preStopSleepSeconds: 5, shutdownTimeoutMs: 25_000, terminationGracePeriodSeconds: 30 });
+    expect(warning?.msg).toContain('must exceed preStopSleepSeconds (5 s) plus shutdownTimeoutMs (25000 ms');
+  });
+
+  it('stays quiet when the preStop sleep and the budget fit: 5 s + 20 s in 30 s', async () => {
+    const t = testLifecycle({ preStopSleepSeconds: 5, shutdownTimeoutMs: 20_000, terminationGracePeriodSeconds: 30 });
+    await t.lifecycle.start();
+    expect(t.logs.some((l) => l.obj.event === 'config')).toBe(false);
+  });
+
   it('does not add the drain delay to shutdownTimeoutMs: 1.5 s of delay inside a 29 s budget fits a 30 s grace period', async () => {
     const t = testLifecycle({ drainDelayMs: 1500, shutdownTimeoutMs: 29_000, terminationGracePeriodSeconds: 30 });
     await t.lifecycle.start();

@@ -149,10 +149,13 @@ describe('the probe worker thread and the process', () => {
   });
 
   it('never keeps the process alive: with nothing else to do, a service with only probes ends', async () => {
-    const { f } = await start({ MAIN: 'none' });
-    const exit = await Promise.race([f.exited, delay(3000).then(() => undefined)]);
-    expect(exit, `still running 3 s after start():\n${output(f)}`).toBeDefined();
-    expect(exit!.code).toBe(0);
+    // With the preStop endpoint too: the worker's link to the main thread for it holds nothing open.
+    for (const env of [{ MAIN: 'none' }, { MAIN: 'none', PRESTOP_TOKEN: 'prestop-token-0123456789' }] as Array<Record<string, string>>) {
+      const { f } = await start(env);
+      const exit = await Promise.race([f.exited, delay(3000).then(() => undefined)]);
+      expect(exit, `${JSON.stringify(env)}: still running 3 s after start():\n${output(f)}`).toBeDefined();
+      expect(exit!.code).toBe(0);
+    }
   });
 
   it('(control) a main-thread listener does hold that process open, and does not answer while the loop is wedged', async () => {

@@ -131,6 +131,9 @@ describe('createLifecycle validates counts, flags and choices', () => {
     [{ liveness: { heartbeatTimeoutMs: '5s' } }, 'liveness.heartbeatTimeoutMs', '"5s"'],
     [{ liveness: 5000 }, 'liveness', '5000'],
     [{ probes: { thread: 'fork' } }, 'probes.thread', '"fork"'],
+    [{ preStopSleepSeconds: 2.5 }, 'preStopSleepSeconds', '2.5'],
+    [{ preStopSleepSeconds: -1 }, 'preStopSleepSeconds', '-1'],
+    [{ preStopSleepSeconds: '5' }, 'preStopSleepSeconds', '"5"'],
   ] as Array<[LooseOptions, string, string]>)('rejects %j, naming %s', (options, option, shown) => {
     expectNamed(invalidOption(() => create(options)), option, shown);
   });
@@ -145,6 +148,16 @@ describe('createLifecycle validates counts, flags and choices', () => {
     const error = invalidOption(() => create({ probes: { port: value } }));
     expectNamed(error, 'probes.port', shown);
     expect(error.message).toContain('65535');
+  });
+
+  it('rejects a short or malformed probes.preStopToken without echoing it, and accepts a random hex one', () => {
+    for (const token of ['short-token', 'has spaces in it, sixteen+', 42]) {
+      const error = invalidOption(() => create({ probes: { preStopToken: token } }));
+      expect(error.message).toContain('"probes.preStopToken"');
+      expect(error.message).toContain('at least 16 characters');
+      if (typeof token === 'string') expect(error.message).not.toContain(token);
+    }
+    expect(() => create({ probes: { preStopToken: '0123456789abcdef0123456789abcdef' } })).not.toThrow();
   });
 
   it('accepts port 0 (any free port) and 65535', () => {

@@ -15,6 +15,10 @@ export interface Config {
   shutdownTimeoutMs: number | undefined;
   /** The pod's terminationGracePeriodSeconds, so podkit can warn when its budget does not fit. */
   terminationGracePeriodSeconds: number | undefined;
+  /** The pod's `preStop: sleep` seconds: no second drain delay after SIGTERM (k8s/prestop-sleep.yaml). @default 0 */
+  preStopSleepSeconds: number | undefined;
+  /** Turns on `GET /prestopz` on the probe port for a `preStop: httpGet` hook with this bearer token (k8s/prestop-http.yaml). @default none */
+  preStopToken: string | undefined;
   /** Where the reason of a non-zero exit is written. @default podkit's (/dev/termination-log when it exists) */
   terminationMessagePath: string | undefined;
 }
@@ -35,6 +39,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     drainDelayMs: integer(env, 'DRAIN_DELAY_MS'),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS'),
     terminationGracePeriodSeconds: integer(env, 'TERMINATION_GRACE_PERIOD_SECONDS'),
+    preStopSleepSeconds: integer(env, 'PRESTOP_SLEEP_SECONDS'),
+    preStopToken: env.PRESTOP_TOKEN || undefined,
     terminationMessagePath: env.TERMINATION_MESSAGE_PATH || undefined,
   };
 }

@@ -15,9 +15,10 @@ import { GREETER_SERVICE, GreeterClient, greeterImplementation } from './greeter
 const config = readConfig();
 const logger = createJsonLogger();
 const lifecycle = createLifecycle({
-  probes: { port: config.probePort },
+  probes: { port: config.probePort, preStopToken: config.preStopToken },
   drainDelayMs: config.drainDelayMs,
   shutdownTimeoutMs: config.shutdownTimeoutMs,
+  preStopSleepSeconds: config.preStopSleepSeconds,
   terminationGracePeriodSeconds: config.terminationGracePeriodSeconds,
   ...(config.terminationMessagePath ? { terminationMessagePath: config.terminationMessagePath } : {}),
   logger,

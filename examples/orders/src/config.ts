@@ -17,6 +17,10 @@ export interface Config {
   shutdownTimeoutMs: number | undefined;
   /** The pod's terminationGracePeriodSeconds, so podkit can warn when its budget does not fit. */
   terminationGracePeriodSeconds: number | undefined;
+  /** The pod's `preStop: sleep` seconds: no second drain delay after SIGTERM (k8s/prestop-sleep.yaml). @default 0 */
+  preStopSleepSeconds: number | undefined;
+  /** Turns on `GET /prestopz` on the probe port for a `preStop: httpGet` hook with this bearer token (k8s/prestop-http.yaml). @default none */
+  preStopToken: string | undefined;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -36,5 +40,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     drainDelayMs: integer(env, 'DRAIN_DELAY_MS'),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS'),
     terminationGracePeriodSeconds: integer(env, 'TERMINATION_GRACE_PERIOD_SECONDS'),
+    preStopSleepSeconds: integer(env, 'PRESTOP_SLEEP_SECONDS'),
+    preStopToken: env.PRESTOP_TOKEN || undefined,
   };
 }

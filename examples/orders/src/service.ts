@@ -87,9 +87,10 @@ export function createOrdersService({ table, logger = createJsonLogger(), config
   });
 
   const lifecycle = createLifecycle({
-    probes: { port: config.probePort },
+    probes: { port: config.probePort, preStopToken: config.preStopToken },
     drainDelayMs: config.drainDelayMs,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    preStopSleepSeconds: config.preStopSleepSeconds,
     terminationGracePeriodSeconds: config.terminationGracePeriodSeconds,
     logger,
   });

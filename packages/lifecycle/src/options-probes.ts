@@ -28,6 +28,16 @@ export interface ProbeOptions {
    * @default 'worker'
    */
   thread?: ProbeThread;
+  /**
+   * Turns on `GET /prestopz`, for a Kubernetes `preStop: httpGet` hook: a call that carries
+   * `Authorization: Bearer <this token>` starts the drain (readiness 503, `Connection: close`) and
+   * is answered when the drain delay is over; the SIGTERM that follows carries on the same shutdown
+   * with no second delay. Any other caller gets 401 and starts nothing: anybody who can reach the
+   * probe port could otherwise take the pod out of service. At least 16 characters; unset: no
+   * endpoint (404). See probes/pre-stop.ts.
+   * @default undefined
+   */
+  preStopToken?: string;
 }
 
 export type ProbeThread = 'worker' | 'main';

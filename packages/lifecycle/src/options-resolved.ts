@@ -17,6 +17,7 @@ export interface ResolvedProbeOptions {
   requestTimeoutMs: number;
   maxHeaderSize: number;
   thread: ProbeThread;
+  preStopToken: string | undefined;
 }
 
 export interface ResolvedLongLivedOptions {
@@ -41,6 +42,7 @@ export interface ResolvedOptions {
   drainDelayMs: number;
   shutdownTimeoutMs: number;
   crashTimeoutMs: number;
+  preStopSleepSeconds: number;
   /** `false`: the user opted out of signal handling. Never empty. */
   signals: NodeJS.Signals[] | false;
   foreignSignalHandlers: ForeignSignalHandlers;

@@ -37,6 +37,15 @@ export interface LifecycleOptions {
   /** Bound on the fast drain after a crash before exiting 70, in ms. @default 5000 */
   crashTimeoutMs?: number;
   /**
+   * The pod's `preStop: { sleep: { seconds } }`, in seconds: the endpoints were removed during the
+   * sleep, so after SIGTERM podkit does not wait the drain delay again; it keeps only a keep-alive
+   * window of at most 1 s (and never more than `drainDelayMs`), in which kept-alive connections,
+   * which kube-proxy does not move, are told `Connection: close` in-band. The start-up grace-period
+   * warning counts the sleep. 0: no preStop sleep.
+   * @default 0
+   */
+  preStopSleepSeconds?: number;
+  /**
    * Signals that start the shutdown; a second signal during a shutdown that a signal (or `stop()`)
    * began exits at once. At least one: a process that is PID 1 in a container has no default
    * signal handling, so without a handler SIGTERM is ignored until SIGKILL. `false` opts out
@@ -86,8 +95,8 @@ export interface LifecycleOptions {
   terminationMessagePath?: string | false;
   /**
    * The pod's grace period, in seconds: podkit warns at start-up unless it exceeds
-   * `shutdownTimeoutMs` (which already holds the drain delay) by at least a second. A preStop hook's
-   * time counts against the grace period too; podkit cannot see it.
+   * `shutdownTimeoutMs` (which already holds the drain delay) by at least a second, plus
+   * `preStopSleepSeconds`. The time of a preStop hook podkit is not told of counts too.
    * @default 30 inside Kubernetes, unset elsewhere
    */
   terminationGracePeriodSeconds?: number;

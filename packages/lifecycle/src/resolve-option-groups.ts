@@ -70,7 +70,25 @@ export function resolveProbes(value: unknown): ResolvedProbeOptions | false {
     requestTimeoutMs,
     maxHeaderSize: positiveInteger('probes.maxHeaderSize', o.maxHeaderSize, d.maxHeaderSize, 1024 * 1024),
     thread: probeThread(o.thread, d.thread),
+    preStopToken: preStopToken(o.preStopToken),
   };
+}
+
+/** Long enough not to be guessed by whoever can reach the probe port (`openssl rand -hex 16` gives 32). */
+const MIN_PRESTOP_TOKEN_LENGTH = 16;
+
+function preStopToken(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  // Sent as `Authorization: Bearer <token>`: only the characters of an RFC 6750 b64token fit there.
+  if (typeof value !== 'string' || value.length < MIN_PRESTOP_TOKEN_LENGTH || !/^[A-Za-z0-9\-._~+/]+=*$/.test(value)) {
+    // The value itself is never echoed: it is a credential.
+    throw new InvalidOptionError(
+      'probes.preStopToken',
+      typeof value === 'string' ? `a string of ${value.length} character(s)` : value,
+      `a token of at least ${MIN_PRESTOP_TOKEN_LENGTH} characters from A-Z a-z 0-9 - . _ ~ + / (such as the output of openssl rand -hex 16), or undefined for no preStop endpoint`,
+    );
+  }
+  return value;
 }
 
 function probeThread(value: unknown, fallback: ProbeThread): ProbeThread {

@@ -35,7 +35,7 @@ function resolveExit(value: unknown): ExitFunction | false {
 
 /** Every top-level option name (the options-table test reads it too). */
 export const OPTION_NAMES = [
-  'probes', 'drainDelayMs', 'shutdownTimeoutMs', 'crashTimeoutMs', 'signals', 'foreignSignalHandlers', 'handleCrashes', 'openMainPort', 'listenTimeoutMs', 'checks',
+  'probes', 'drainDelayMs', 'shutdownTimeoutMs', 'crashTimeoutMs', 'preStopSleepSeconds', 'signals', 'foreignSignalHandlers', 'handleCrashes', 'openMainPort', 'listenTimeoutMs', 'checks',
   'warmup', 'hooks', 'longLived', 'liveness', 'exitCodes', 'terminationMessagePath', 'terminationGracePeriodSeconds', 'logger', 'exit',
 ] as const satisfies readonly (keyof LifecycleOptions)[];
 
@@ -83,6 +83,11 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
   if (grace !== undefined && (typeof grace !== 'number' || !Number.isInteger(grace) || grace < 0)) {
     throw new InvalidOptionError('terminationGracePeriodSeconds', grace, 'a whole number of seconds from 0');
   }
+  const preStop = o.preStopSleepSeconds;
+  // Kubernetes takes whole seconds (`preStop: { sleep: { seconds } }`).
+  if (preStop !== undefined && (typeof preStop !== 'number' || !Number.isInteger(preStop) || preStop < 0 || preStop > 3600)) {
+    throw new InvalidOptionError('preStopSleepSeconds', preStop, "a whole number of seconds from 0 to 3600: the pod's preStop sleep");
+  }
 
   const signals = resolveSignals(o.signals);
 
@@ -91,6 +96,7 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
     drainDelayMs,
     shutdownTimeoutMs,
     crashTimeoutMs: durationMs('crashTimeoutMs', o.crashTimeoutMs, DEFAULTS.crashTimeoutMs, { min: 1 }),
+    preStopSleepSeconds: (preStop as number | undefined) ?? DEFAULTS.preStopSleepSeconds,
     signals,
     handleCrashes: bool('handleCrashes', o.handleCrashes, DEFAULTS.handleCrashes),
     foreignSignalHandlers: (fsh as ForeignSignalHandlers | undefined) ?? DEFAULTS.foreignSignalHandlers,

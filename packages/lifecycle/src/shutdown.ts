@@ -10,6 +10,8 @@
  *
  * A crash during a graceful shutdown (or a failed start's) makes the exit a crash and shrinks what
  * is left of the budget; a second signal leaves at once, keeping a failure's code and reason.
+ * How long the drain delay is depends on what began it (drain-delay.ts): a preStop sleep leaves
+ * only a keep-alive window after SIGTERM, and a preStop call has the delay before SIGTERM.
  */
 import type { MainServer } from './drain.js';
 import { PodkitError } from './errors.js';
@@ -17,6 +19,7 @@ import { createExit, type ExitResult } from './exit.js';
 import type { Parts } from './parts.js';
 import { errorMessage } from './redact.js';
 import type { CrashOrigin } from './signals.js';
+import { createPreStopFollowUp, drainDelayFor, type Trigger } from './drain-delay.js';
 import { runStep, type NamedStep } from './steps.js';
 import { sleep } from './timeout.js';
 
@@ -30,6 +33,12 @@ export type ShutdownCause = 'stop' | 'crash' | 'warmupFailed';
 export interface Shutdown {
   /** Begins the sequence, or joins the one under way. */
   begin(cause: ShutdownCause, reason: string): Promise<ShutdownResult>;
+  /**
+   * A preStop call (the preStop endpoint): begins a graceful shutdown, or joins the one under way;
+   * resolves when its drain delay is over. The shutdown then waits for the SIGTERM that follows
+   * (at most PRESTOP_SIGNAL_WAIT_MS) before it stops accepting. Never rejects.
+   */
+  preStop(): Promise<void>;
   /** True once the sequence has begun. */
   readonly begun: boolean;
   /** The exit taken, once taken. */
@@ -48,6 +57,10 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
   let failure: { kind: 'crash' | 'warmupFailed'; reason: string } | undefined;
   // The first signal received. Only a signal after it forces the exit: see onSignal().
   let signalled: NodeJS.Signals | undefined;
+  // Settled once the drain delay is over (or skipped): what a preStop call waits for.
+  let delayOver: Promise<void> = Promise.resolve();
+  // A shutdown a preStop call began waits for the SIGTERM that follows it; anything that follows ends the wait.
+  const afterPreStop = createPreStopFollowUp(logger);
 
   const exit = createExit(config, (result) => {
     parts.emit('exit', result);
@@ -93,7 +106,9 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
     if (runtime.runForeign && config.signals && !exit.result) await runtime.runForeign(signalled ?? config.signals[0]!, config.hooks.timeoutMs);
   }
 
-  function begin(cause: ShutdownCause, reason: string): Promise<ShutdownResult> {
+  function begin(cause: ShutdownCause, reason: string, trigger: Trigger = 'call'): Promise<ShutdownResult> {
+    // Whatever follows a preStop call (stop(), a crash, a failed start) ends its wait for SIGTERM.
+    afterPreStop.followed();
     if (shutdown) return shutdown;
     shutdown = new Promise<ShutdownResult>((resolve) => {
       resolveShutdown = resolve;
@@ -108,12 +123,21 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
     parts.warmupController.abort(new PodkitError('ERR_PODKIT_SHUTTING_DOWN', graceful ? `shutdown began during warmup: ${reason}` : reason));
     const timer = deadline(graceful ? config.shutdownTimeoutMs : config.crashTimeoutMs, graceful ? 'shutdown' : 'fast shutdown');
 
+    const delayMs = graceful ? drainDelayFor(config, trigger, wasReady) : 0;
+    let endDelay = () => {};
+    delayOver = new Promise((resolve) => {
+      endDelay = resolve;
+    });
+
     void (async () => {
       // Keep serving while endpoints and load balancers catch up.
-      if (graceful && wasReady && config.drainDelayMs > 0) {
-        logger.info({ event: 'drain', drainDelayMs: config.drainDelayMs, inFlight: drain.inFlight }, 'draining: serving with Connection: close');
-        await sleep(config.drainDelayMs);
+      if (delayMs > 0) {
+        const afterSleep = trigger === 'signal' && config.preStopSleepSeconds > 0 ? { preStopSleepSeconds: config.preStopSleepSeconds, keepAliveWindowMs: delayMs } : {};
+        logger.info({ event: 'drain', drainDelayMs: delayMs, ...afterSleep, inFlight: drain.inFlight }, 'draining: serving with Connection: close');
+        await sleep(delayMs);
       }
+      endDelay();
+      if (trigger === 'preStop' && !exit.result && !signalled) await afterPreStop.wait();
       if (exit.result) return;
       if (graceful) parts.transition('stopping', reason);
       await closeEverything();
@@ -123,6 +147,7 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
       if (graceful) parts.transition('stopped', reason);
       exit.leave(failure?.kind ?? 'clean', failure?.reason ?? reason);
     })().catch((error: unknown) => {
+      endDelay();
       clearTimeout(timer);
       if (failure) exit.leave(failure.kind, `${failure.reason}; then: ${errorMessage(error)}`);
       else exit.leave('crash', `shutdown failed: ${errorMessage(error)}`);
@@ -142,11 +167,13 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
     if (!shutdown) {
       signalled = signal;
       logger.info({ event: 'signal', signal }, `${signal} received: shutting down`);
-      void begin('stop', `${signal} received`);
+      void begin('stop', `${signal} received`, 'signal');
       return;
     }
     if (!signalled) {
       signalled = signal;
+      // After a preStop call this is the SIGTERM it waited for: no second delay, on to "stop accepting".
+      afterPreStop.followed();
       logger.info({ event: 'signal', signal }, `${signal} received during a shutdown already under way: carrying on (a second signal exits at once)`);
       return;
     }
@@ -164,6 +191,7 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
     if (failure?.kind === 'crash' || exit.result) return;
     const underway = shutdown !== undefined;
     failure = { kind: 'crash', reason };
+    afterPreStop.followed();
     if (underway) {
       // Already leaving: the exit code becomes the crash's, and the rest of the budget shrinks.
       deadline(config.crashTimeoutMs, 'shutdown after a crash');
@@ -172,8 +200,17 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
     void begin('crash', reason);
   }
 
+  function preStop(): Promise<void> {
+    if (!shutdown) {
+      logger.info({ event: 'signal', preStop: true }, 'preStop endpoint called: shutting down');
+      void begin('stop', 'preStop endpoint called', 'preStop');
+    }
+    return delayOver;
+  }
+
   return {
     begin,
+    preStop,
     get begun() {
       return shutdown !== undefined;
     },

@@ -78,11 +78,14 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
     // SIGKILL comes terminationGracePeriodSeconds after deletion, preStop included; podkit's
     // own bound must end first, with room to cut sockets, write the reason and exit, or its exit
     // code and message are never written. shutdownTimeoutMs already holds the drain delay (it
-    // bounds steps 2–4), so the delay is not added again; a preStop sleep podkit cannot see.
-    if (config.shutdownTimeoutMs + GRACE_MARGIN_MS > grace * 1000) {
+    // bounds steps 2–4), so the delay is not added again; a preStop sleep podkit is told of is.
+    // (A preStop call to /prestopz starts the shutdown, and its budget, inside the hook.)
+    const preStopMs = config.preStopSleepSeconds * 1000;
+    if (preStopMs + config.shutdownTimeoutMs + GRACE_MARGIN_MS > grace * 1000) {
+      const sleep = preStopMs > 0 ? `preStopSleepSeconds (${config.preStopSleepSeconds} s) plus ` : '';
       logger.warn(
-        { event: 'config', shutdownTimeoutMs: config.shutdownTimeoutMs, terminationGracePeriodSeconds: grace, marginMs: GRACE_MARGIN_MS },
-        `terminationGracePeriodSeconds (${grace} s) must exceed shutdownTimeoutMs (${config.shutdownTimeoutMs} ms, the drain delay included) by at least ${GRACE_MARGIN_MS} ms, plus any preStop time: otherwise the kubelet SIGKILLs the pod before podkit exits with its code and reason. Lower shutdownTimeoutMs or raise the grace period.`,
+        { event: 'config', shutdownTimeoutMs: config.shutdownTimeoutMs, preStopSleepSeconds: config.preStopSleepSeconds, terminationGracePeriodSeconds: grace, marginMs: GRACE_MARGIN_MS },
+        `terminationGracePeriodSeconds (${grace} s) must exceed ${sleep}shutdownTimeoutMs (${config.shutdownTimeoutMs} ms, the drain delay included) by at least ${GRACE_MARGIN_MS} ms, plus any preStop time: otherwise the kubelet SIGKILLs the pod before podkit exits with its code and reason. Lower shutdownTimeoutMs or raise the grace period.`,
       );
     }
   }
@@ -90,7 +93,7 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
   async function openProbePort(): Promise<void> {
     const probes = config.probes;
     if (!probes) return;
-    runtime.probeServer = createProbeListener(parts.snapshot, probes);
+    runtime.probeServer = createProbeListener(parts.snapshot, probes, () => shutdown.preStop());
     let address: AddressInfo;
     try {
       address = await runtime.probeServer.listen();

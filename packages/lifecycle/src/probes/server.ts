@@ -6,6 +6,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { AddressInfo, Socket } from 'node:net';
 import type { ResolvedProbeOptions } from '../options-resolved.js';
 import type { ProbeAnswer, ProbeRequest } from './answers.js';
+import type { LateRoute } from './pre-stop.js';
 
 /** A probe listener, wherever it runs (see probes/index.ts). */
 export interface ProbeListener {
@@ -38,11 +39,18 @@ function lingeringClose(socket: Socket): void {
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
+function send(res: ServerResponse, result: ProbeAnswer): void {
+  res.shouldKeepAlive = false;
+  res.writeHead(result.status, { ...result.headers, connection: 'close' });
+  res.end(result.body);
+}
+
 /** Sockets that have not yet sent a complete request; the only ones ever evicted. */
 const kWaiting = Symbol('podkit.probe.waiting');
 type ProbeSocket = Socket & { [kWaiting]?: boolean };
 
-export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer, options: ResolvedProbeOptions): ProbeServer {
+/** `late`: a route answered later (the preStop endpoint), asked first; the probe answers take what it leaves. */
+export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer, options: ResolvedProbeOptions, late?: LateRoute): ProbeServer {
   const server = createServer(
     {
       maxHeaderSize: options.maxHeaderSize,
@@ -57,12 +65,20 @@ export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer
     },
     (req: IncomingMessage, res: ServerResponse) => {
       (req.socket as ProbeSocket)[kWaiting] = false;
-      const result = answer({ method: req.method ?? 'GET', url: req.url ?? '/', accept: req.headers.accept });
-      res.shouldKeepAlive = false;
-      res.writeHead(result.status, { ...result.headers, connection: 'close' });
-      res.end(result.body);
+      const request = { method: req.method ?? 'GET', url: req.url ?? '/', accept: req.headers.accept };
       // A request body is never read; drop it instead of buffering it.
       req.resume();
+      const routed = late?.({ ...request, authorization: req.headers.authorization });
+      if (routed instanceof Promise) {
+        // Answered when the drain delay is over: the idle timeout below must not cut it meanwhile.
+        req.socket.setTimeout(0);
+        void routed.then((result) => {
+          // The caller may have gone meanwhile (the probe port closing cuts it too).
+          if (!res.destroyed) send(res, result);
+        });
+        return;
+      }
+      send(res, routed ?? answer(request));
     },
   );
   server.keepAliveTimeout = 1;

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { PodkitError } from '../errors.js';
 import type { ResolvedProbeOptions } from '../options-resolved.js';
+import type { BeginPreStop } from './pre-stop.js';
 import type { ProbeListener } from './server.js';
 import { errorMessage } from '../redact.js';
 import type { CheckRegistration, HealthSnapshot, SnapshotMessage } from '../state.js';
@@ -35,12 +36,21 @@ export interface ListenErrorData {
   port?: number;
 }
 
-/** The worker's one report: listening, or why not. */
-export type ProbeWorkerReport = { type: 'listening'; address: AddressInfo } | { type: 'listen-error'; error: ListenErrorData };
+/**
+ * What the worker tells the main thread: listening, or why not (once, first); then a preStop call
+ * that passed the guard (`id` numbers it, for the answer).
+ */
+export type ProbeWorkerReport = { type: 'listening'; address: AddressInfo } | { type: 'listen-error'; error: ListenErrorData } | { type: 'prestop'; id: number };
+
+/** The main thread's answer to a preStop call: its drain delay is over. */
+export interface PreStopDone {
+  type: 'prestop-done';
+  id: number;
+}
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
-export function createWorkerProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions): ProbeListener {
+export function createWorkerProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions, onPreStop?: BeginPreStop): ProbeListener {
   let worker: Worker | undefined;
   let updates: MessagePort | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -94,11 +104,21 @@ export function createWorkerProbeListener(snapshot: HealthSnapshot, options: Res
             reject(Object.assign(new Error(report.error.message), report.error));
             return;
           }
-          // Listening: from now on the thread must never be what keeps the process alive.
+          // The drain is the main thread's to start; the worker only decided the call may start it.
+          if (options.preStopToken && onPreStop) {
+            thread.on('message', (message: ProbeWorkerReport) => {
+              if (message.type !== 'prestop') return;
+              const done: PreStopDone = { type: 'prestop-done', id: message.id };
+              void onPreStop().then(() => thread.postMessage(done));
+            });
+          }
+          // Listening: from now on the thread must never be what keeps the process alive. After the
+          // 'message' listener, which refs the thread's port again when it is added.
           thread.unref();
           thread.on('error', (error) => failed(`failed: ${errorMessage(error)}`, error));
           thread.on('exit', (code) => failed(`exited (code ${code})`));
-          resolve(report.address);
+          // The first report is always listening or listen-error: a preStop call needs a listener.
+          if (report.type === 'listening') resolve(report.address);
         };
         const cleanUp = () => {
           thread.off('error', onError);

@@ -1,14 +1,16 @@
 /**
  * The probe worker thread: the same listener (`server.ts`) and the same answers
  * (`answers.ts`) as on the main thread, over a view of the main thread's shared memory.
- * It never asks the main thread anything; what it cannot read from shared memory (a new check's
- * name, a changed error text) was posted to it, and it takes those synchronously before answering.
+ * It never asks the main thread anything to answer a probe; what it cannot read from shared memory
+ * (a new check's name, a changed error text) was posted to it, and it takes those synchronously
+ * before answering. The one request it hands over is a guarded preStop call (pre-stop.ts).
  */
 import { receiveMessageOnPort, parentPort, workerData } from 'node:worker_threads';
 import { answerProbe } from './answers.js';
+import { createPreStopRoute } from './pre-stop.js';
 import { createProbeServer } from './server.js';
 import { HealthSnapshot, type SnapshotMessage } from '../state.js';
-import type { ListenErrorData, ProbeWorkerData, ProbeWorkerReport } from './worker-listener.js';
+import type { ListenErrorData, PreStopDone, ProbeWorkerData, ProbeWorkerReport } from './worker-listener.js';
 
 const data = workerData as ProbeWorkerData;
 const snapshot = new HealthSnapshot({ heartbeatTimeoutMs: data.heartbeatTimeoutMs }, data.header);
@@ -25,10 +27,36 @@ function catchUp(): void {
 }
 
 const report = (message: ProbeWorkerReport) => parentPort?.postMessage(message);
-const server = createProbeServer((request) => {
-  catchUp();
-  return answerProbe(snapshot, request, data.options);
-}, data.options);
+
+// A preStop call that passed the guard is handed to the main thread, which starts the drain and
+// answers when its delay is over. A wedged main loop delays that answer, as it would delay SIGTERM.
+const preStopCalls = new Map<number, () => void>();
+let preStopIds = 0;
+const preStop = data.options.preStopToken
+  ? createPreStopRoute(data.options.preStopToken, () => {
+      const id = (preStopIds += 1);
+      report({ type: 'prestop', id });
+      return new Promise<void>((resolve) => preStopCalls.set(id, resolve));
+    })
+  : undefined;
+if (preStop && parentPort) {
+  parentPort.on('message', (message: PreStopDone) => {
+    if (message.type !== 'prestop-done') return;
+    preStopCalls.get(message.id)?.();
+    preStopCalls.delete(message.id);
+  });
+  // Like `updates`: only the listening server keeps this thread alive.
+  parentPort.unref();
+}
+
+const server = createProbeServer(
+  (request) => {
+    catchUp();
+    return answerProbe(snapshot, request, data.options);
+  },
+  data.options,
+  preStop,
+);
 
 server.listen().then(
   (address) => report({ type: 'listening', address }),
