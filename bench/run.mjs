@@ -38,7 +38,7 @@ const SECTIONS = [
   { id: 'probes', n: 4, title: 'Probe latency while the main port is saturated' },
   { id: 'reaction', n: 5, title: 'Reaction times of readiness', needs: ['redis-server'] },
   { id: 'startup', n: 6, title: 'Start-up cost' },
-  { id: 'grpc', n: 7, title: 'Failed gRPC calls per rolling restart', needs: ['haproxy'] },
+  { id: 'grpc', n: 7, title: 'Failed gRPC calls per rolling restart', needs: ['ip', 'iptables', 'root'] },
   { id: 'longlived', n: 8, title: 'Long-lived connections per rolling restart (WebSocket, SSE, HTTP/2)', needs: ['ip', 'iptables', 'root'] },
 ];
 const unknown = args.filter((a) => !['--quick', '--write'].includes(a) && !a.startsWith('--only='));
