@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGuard } from '../../packages/lifecycle/src/diagnostics/guard.js';
 import { heapSnapshotRefusal, readMemoryLimit } from '../../packages/lifecycle/src/diagnostics/headroom.js';
-import { DEFAULTS } from '../../packages/lifecycle/src/options.js';
+import { DEFAULTS } from '../../packages/lifecycle/src/defaults.js';
 
 process.env.PODKIT_UNIT_DIAGNOSTICS_TOKEN = 'unit-token-value';
 const options = (extra: Record<string, unknown> = {}) => ({ ...DEFAULTS.probes.diagnostics, allow: [...DEFAULTS.probes.diagnostics.allow], enabled: true, tokenEnv: 'PODKIT_UNIT_DIAGNOSTICS_TOKEN', ...extra });

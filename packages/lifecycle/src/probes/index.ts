@@ -6,7 +6,7 @@
  */
 import type { DiagnosticsRunner, RefusedDiagnostic } from '../diagnostics/protocol.js';
 import { createDiagnosticsHandler } from '../diagnostics/http.js';
-import type { ResolvedProbeOptions } from '../options.js';
+import type { ResolvedProbeOptions } from '../options-resolved.js';
 import { createProbeServer, type ProbeListener } from './server.js';
 import { answerProbe } from './answers.js';
 import type { HealthSnapshot } from '../state.js';

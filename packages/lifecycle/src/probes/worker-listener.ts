@@ -10,7 +10,7 @@
 import type { AddressInfo } from 'node:net';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { PodkitError } from '../errors.js';
-import type { ResolvedProbeOptions } from '../options.js';
+import type { ResolvedProbeOptions } from '../options-resolved.js';
 import type { BeginPreStop } from './pre-stop.js';
 import type { ProbeListener } from './server.js';
 import { serveDiagnostics } from '../diagnostics/bridge.js';
@@ -76,7 +76,7 @@ export function createWorkerProbeListener(
 
   return {
     listen() {
-      if (closing) return Promise.reject(new Error('the probe listener was closed before it listened'));
+      if (closing) return Promise.reject(closedBeforeListening());
       return new Promise<AddressInfo>((resolve, reject) => {
         const channel = new MessageChannel();
         updates = channel.port1;
@@ -113,7 +113,7 @@ export function createWorkerProbeListener(
         };
         const onExit = (code: number) => {
           cleanUp();
-          reject(new Error(closing ? 'the probe listener was closed before it listened' : `the probe worker thread exited (code ${code}) before listening`));
+          reject(closing ? closedBeforeListening() : new PodkitError('ERR_PODKIT_PROBE_WORKER_FAILED', `the probe worker thread exited (code ${code}) before listening`));
         };
         const onMessage = (report: ProbeWorkerReport) => {
           cleanUp();
@@ -160,4 +160,9 @@ export function createWorkerProbeListener(
       await worker.terminate();
     },
   };
+}
+
+/** stop() came before the listener was up: the start it belonged to is over. */
+function closedBeforeListening(): PodkitError {
+  return new PodkitError('ERR_PODKIT_SHUTTING_DOWN', 'the probe listener was closed before it listened');
 }
