@@ -9,7 +9,7 @@ import type { MainServer, RequestDrain } from './drain.js';
 import type { Emit } from './events.js';
 import type { Holds } from './holds.js';
 import type { Logger } from './logger.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './options-resolved.js';
 import type { ProbeListener } from './probes/server.js';
 import type { Uninstall } from './signals.js';
 import type { HealthSnapshot, LifecycleState } from './state.js';
