@@ -8,6 +8,8 @@ import { isMainServer } from './servers.js';
 import type { MainServer } from './drain.js';
 import { InvalidOptionError, PodkitError } from './errors.js';
 import type { Parts } from './parts.js';
+import { createDiagnosticsProducer, logRefusedDiagnostic } from './diagnostics/artifacts.js';
+import type { RefusedDiagnostic } from './diagnostics/protocol.js';
 import { createProbeListener, startHeartbeat } from './probes/index.js';
 import { errorKind, errorMessage, redactSecrets } from './redact.js';
 import { handleForeignListeners, installCrashHandlers, installSignalHandlers } from './signals.js';
@@ -93,7 +95,10 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
   async function openProbePort(): Promise<void> {
     const probes = config.probes;
     if (!probes) return;
-    runtime.probeServer = createProbeListener(parts.snapshot, probes, () => shutdown.preStop());
+    const diagnostics = probes.diagnostics.enabled
+      ? { produce: createDiagnosticsProducer(probes.diagnostics, logger), refused: (refused: RefusedDiagnostic) => logRefusedDiagnostic(logger, refused) }
+      : undefined;
+    runtime.probeServer = createProbeListener(parts.snapshot, probes, () => shutdown.preStop(), diagnostics);
     let address: AddressInfo;
     try {
       address = await runtime.probeServer.listen();
