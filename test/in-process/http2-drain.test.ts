@@ -20,8 +20,8 @@ function h2Get(session: ClientHttp2Session, path: string): Promise<string> {
   });
 }
 
-describe('an HTTP/2 session opened during the drain delay', () => {
-  it('has its first request answered, then gets a GOAWAY naming that stream', async () => {
+describe('HTTP/2 at the drain', () => {
+  it('a session opened during the drain delay has its first request answered, then gets a GOAWAY naming that stream', async () => {
     const exits: number[] = [];
     const lifecycle = createLifecycle({ probes: false, logger: false, signals: false, handleCrashes: false, drainDelayMs: 400, shutdownTimeoutMs: 5000, exit: (code) => exits.push(code) });
     const server = createServer((req, res) => res.end('ok'));
@@ -34,6 +34,46 @@ describe('an HTTP/2 session opened during the drain delay', () => {
       expect(await h2Get(session, '/')).toBe('ok');
       expect(await goaway).toEqual({ code: 0, lastStreamId: 1 });
       expect(await stopped).toMatchObject({ code: 0, kind: 'clean' });
+      expect(exits).toEqual([0]);
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it('an SSE stream that cannot be ended (its client stopped reading, the flow-control window is full) is cancelled at longLived.budgetMs, not held to shutdownTimeoutMs', async () => {
+    const exits: number[] = [];
+    const lifecycle = createLifecycle({
+      probes: false,
+      logger: false,
+      signals: false,
+      handleCrashes: false,
+      drainDelayMs: 0,
+      shutdownTimeoutMs: 8000,
+      longLived: { closeWindowMs: 100, budgetMs: 700 },
+      exit: (code) => exits.push(code),
+    });
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const event = `data: ${'x'.repeat(16 * 1024)}\n\n`;
+      const timer = setInterval(() => res.write(event), 5);
+      res.on('close', () => clearInterval(timer));
+    });
+    await lifecycle.start(() => server.listen(0, '127.0.0.1'));
+    const session = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    session.on('error', () => {});
+    try {
+      const stream = session.request({ ':path': '/' });
+      stream.on('error', () => {});
+      stream.pause();
+      const closed = new Promise<number | undefined>((resolve) => stream.on('close', () => resolve(stream.rstCode)));
+      await new Promise((r) => setTimeout(r, 300));
+      const stoppedAt = performance.now();
+      expect(await lifecycle.stop('test')).toMatchObject({ code: 0 });
+      const elapsed = performance.now() - stoppedAt;
+      expect(elapsed).toBeGreaterThanOrEqual(650);
+      expect(elapsed).toBeLessThan(3000);
+      // NGHTTP2_CANCEL: the one stream podkit could not end cleanly, cut at its budget.
+      expect(await closed).toBe(8);
       expect(exits).toEqual([0]);
     } finally {
       session.destroy();
