@@ -55,6 +55,7 @@ import { Connections, isHttp1Server, isUpgraded, isWebSocket, listedSockets, res
 import { Http2Drain, isHttp2Server } from './long-lived/http2.js';
 import { endEventStream, isEventStream } from './long-lived/sse.js';
 import { sayGoingAway } from './long-lived/websocket.js';
+import { pathOf, type InFlightRequest } from './forensics.js';
 import { DEFAULTS, type ResolvedLongLivedOptions } from './options.js';
 import type { HealthSnapshot } from './state.js';
 
@@ -84,6 +85,13 @@ const IN_FLIGHT_SAMPLE_MS = 1000;
 /** Marks a request already counted, so the listener, the connection sweep and an adapter never count it twice. */
 const kTracked = Symbol('podkit.tracked');
 type Tracked = IncomingMessage & { [kTracked]?: true };
+
+/**
+ * When a response was counted, for forensics: `exact` when its request arrived during the drain
+ * (its age is exact); otherwise it was found in flight when the drain began and is at least that old.
+ */
+const kCounted = Symbol('podkit.counted');
+type Counted = ServerResponse & { [kCounted]?: { at: number; exact: boolean } };
 
 /** A connection's record, from the drain's start on. While ready there is none. */
 interface SocketAccount {
@@ -194,12 +202,43 @@ export class RequestDrain {
     if (server) this.follow(server);
     if (this.connections.add(socket, false)) this.opened(socket, server, false, Date.now());
     const account = this.accounts.get(socket);
-    if (account) this.count(socket, account, req, res);
+    if (account) this.count(socket, account, req, res, true);
   }
 
   /** Requests in flight: counted exactly while draining; while ready, the connections with a response on the wire, counted now. */
   get inFlight(): number {
     return this.draining ? this.snapshot.inFlight : this.connections.responsesOnWire() + this.h2.streams;
+  }
+
+  /**
+   * Forensics: each request in flight with its method, path (no query string) and age, SSE streams
+   * left out (they are long-lived). While ready nothing is counted, so requests on the wire are
+   * listed without an age.
+   */
+  inFlightRequests(): InFlightRequest[] {
+    const now = Date.now();
+    const responses = this.draining ? [...this.accounts.values()].flatMap((a) => a.responses) : this.connections.onWire();
+    return responses
+      .filter((res) => !isEventStream(res))
+      .map((res) => {
+        const counted = (res as Counted)[kCounted];
+        const request = { method: res.req.method ?? 'GET', path: pathOf(res.req.url) };
+        return counted ? { ...request, ageMs: now - counted.at, atLeast: !counted.exact } : request;
+      });
+  }
+
+  /** Forensics: long-lived connections open now, by kind. */
+  longLivedOpen(): Record<string, number> {
+    let websocket = 0;
+    let upgraded = 0;
+    for (const socket of new Set([...this.connections.http, ...this.upgraded])) {
+      if (socket.destroyed || !isUpgraded(socket)) continue;
+      if (isWebSocket(socket)) websocket += 1;
+      else upgraded += 1;
+    }
+    const responses = this.draining ? [...this.accounts.values()].flatMap((a) => a.responses) : this.connections.onWire();
+    const sse = responses.filter((res) => !res.closed && isEventStream(res)).length;
+    return { websocket, sse, upgraded, 'http2 sessions': this.h2.sessions.size, 'http2 streams': this.h2.streams };
   }
 
   get openSockets(): number {
@@ -349,9 +388,10 @@ export class RequestDrain {
     return true;
   }
 
-  private count(socket: Socket, account: SocketAccount, req: IncomingMessage, res: ServerResponse): void {
+  private count(socket: Socket, account: SocketAccount, req: IncomingMessage, res: ServerResponse, arriving = false): void {
     if ((req as Tracked)[kTracked]) return;
     (req as Tracked)[kTracked] = true;
+    (res as Counted)[kCounted] = { at: Date.now(), exact: arriving };
     // Already gone (a middleware awaited while the client left, or track() came late): its
     // 'close' was emitted before this or never will be, so counting it would hold inFlight and the
     // drain until the shutdown timeout. Nothing can be written to it anyway.

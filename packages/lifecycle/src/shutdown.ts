@@ -14,9 +14,10 @@
  * only a keep-alive window after SIGTERM, and a preStop call has the delay before SIGTERM.
  */
 import type { MainServer } from './drain.js';
-import { PodkitError } from './errors.js';
-import { createExit, type ExitResult } from './exit.js';
-import type { Parts } from './parts.js';
+import { PodkitError, TimeoutError } from './errors.js';
+import { createExit, TERMINATION_MESSAGE_MAX_BYTES, type ExitResult } from './exit.js';
+import { heldByOf, type Parts } from './parts.js';
+import { withHeldBy } from './forensics.js';
 import { errorMessage } from './redact.js';
 import type { CrashOrigin } from './signals.js';
 import { createPreStopFollowUp, drainDelayFor, type Trigger } from './drain-delay.js';
@@ -70,13 +71,18 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
     resolveShutdown?.(result);
   });
 
-  /** Cuts what is left and leaves when `ms` passes first. The timer is ref'd: it must fire even if nothing else holds the loop. */
+  /**
+   * Cuts what is left and leaves when `ms` passes first, saying what held it (forensics.ts), read
+   * before anything is cut. The timer is ref'd: it must fire even if nothing else holds the loop.
+   */
   function deadline(ms: number, what: string): NodeJS.Timeout {
     const timer = setTimeout(() => {
+      const held = heldByOf(parts);
       const cut = drain.openSockets;
       drain.destroyAll();
       void runtime.probeServer?.close();
-      exit.leave(failure?.kind ?? 'shutdownTimeout', `${failure ? `${failure.reason}; ` : ''}${what} exceeded ${ms} ms; ${cut} connection(s) cut`);
+      const reason = `${failure ? `${failure.reason}; ` : ''}${what} exceeded ${ms} ms; ${cut} connection(s) cut`;
+      exit.leave(failure?.kind ?? 'shutdownTimeout', withHeldBy(reason, held, TERMINATION_MESSAGE_MAX_BYTES), undefined, held);
     }, ms);
     deadlines.add(timer);
     return timer;
@@ -84,9 +90,17 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
 
   async function runHooks(): Promise<void> {
     for (const hook of [...hooks].reverse()) {
-      const outcome = await runStep('shutdown hook', hook);
-      // A failing hook is logged and the rest still run: shutdown never throws.
-      if (!outcome.ok) logger.error({ event: 'hook', hook: hook.name, error: errorMessage(outcome.error) }, `shutdown hook "${hook.name}" failed`);
+      const outcome = await runStep('shutdown hook', hook, undefined, parts.running);
+      // A failing hook is logged and the rest still run: shutdown never throws. One that timed out
+      // says what else was holding the shutdown then (the hook itself is among what still runs).
+      if (!outcome.ok) {
+        const held = outcome.error instanceof TimeoutError ? heldByOf(parts) : undefined;
+        const failed = `shutdown hook "${hook.name}" failed`;
+        logger.error(
+          { event: 'hook', hook: hook.name, error: errorMessage(outcome.error), ...(held ? { heldBy: held } : {}) },
+          held ? withHeldBy(`${failed}: ${errorMessage(outcome.error)}`, held, TERMINATION_MESSAGE_MAX_BYTES) : failed,
+        );
+      }
       parts.emit('hook', outcome);
     }
   }
