@@ -2,7 +2,7 @@
 /**
  * `pnpm bench`: podkit against the shutdown handling people use today, in one run, on one machine.
  *
- *   node bench/run.mjs [--quick] [--only=rolling,exit,reaction,probes,throughput,startup,grpc] [--write]
+ *   node bench/run.mjs [--quick] [--only=rolling,exit,reaction,probes,throughput,startup,grpc,longlived] [--write]
  *
  * --quick  fewer trials and shorter runs (about half the time)
  * --only   run some sections only
@@ -38,7 +38,8 @@ const SECTIONS = [
   { id: 'probes', n: 4, title: 'Probe latency while the main port is saturated' },
   { id: 'reaction', n: 5, title: 'Reaction times of readiness', needs: ['redis-server'] },
   { id: 'startup', n: 6, title: 'Start-up cost' },
-  { id: 'grpc', n: 7, title: 'Failed gRPC calls per rolling restart', needs: ['haproxy'] },
+  { id: 'grpc', n: 7, title: 'Failed gRPC calls per rolling restart', needs: ['ip', 'iptables', 'root'] },
+  { id: 'longlived', n: 8, title: 'Long-lived connections per rolling restart (WebSocket, SSE, HTTP/2)', needs: ['ip', 'iptables', 'root'] },
 ];
 const unknown = args.filter((a) => !['--quick', '--write'].includes(a) && !a.startsWith('--only='));
 if (unknown.length) {

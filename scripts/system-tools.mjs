@@ -8,10 +8,11 @@ import { delimiter, join, relative, resolve, sep } from 'node:path';
 /** Each program, the Debian package and Homebrew formula that provide it, and the tiers that spawn it. */
 export const SYSTEM_TOOLS = [
   // The load balancer of the rolling-restart tests (the health-checked model).
-  { bin: 'haproxy', apt: 'haproxy', brew: 'haproxy', tiers: ['e2e', 'grpc'] },
-  // The kernel dataplane of the kube-proxy model (DNAT chains, conntrack), Linux only.
-  { bin: 'iptables', apt: 'iptables', brew: undefined, tiers: ['e2e'] },
-  { bin: 'ip', apt: 'iproute2', brew: undefined, tiers: ['e2e'] },
+  { bin: 'haproxy', apt: 'haproxy', brew: 'haproxy', tiers: ['e2e'] },
+  // The kernel dataplane of the kube-proxy model (DNAT chains, conntrack), Linux only; the gRPC
+  // rolling restart runs on it too.
+  { bin: 'iptables', apt: 'iptables', brew: undefined, tiers: ['e2e', 'grpc'] },
+  { bin: 'ip', apt: 'iproute2', brew: undefined, tiers: ['e2e', 'grpc'] },
   // Which replica each connection of the kube-proxy model reached (conntrack's event stream).
   { bin: 'conntrack', apt: 'conntrack', brew: undefined, tiers: ['e2e'] },
   // Private Redis instances and clusters for the fault tests (the shared one is never stopped).

@@ -4,9 +4,11 @@
  * `server.tryShutdown()` at SIGTERM, and `server.forceShutdown()` at SIGTERM.
  *
  * Built on the gRPC rolling restart of the test suite (test/grpc/rolling-restart.ts), itself on the
- * e2e harness: two replicas behind HAProxy in TCP mode, the kube-proxy model (the old replica stops
- * getting new connections `endpointLagMs` after SIGTERM; established HTTP/2 connections go on), and
- * grpc-js clients with their defaults making unary calls and server streams (test/grpc/load.ts).
+ * e2e harness's kube-proxy model: the kernel's dataplane in a network namespace of the run's own,
+ * two replicas on their own pod IPs behind kube-proxy's iptables rules for one Service (the old
+ * replica's endpoint is removed `endpointLagMs` after SIGTERM; conntrack keeps established HTTP/2
+ * connections on it), and grpc-js clients inside the namespace, with their defaults, making unary
+ * calls and server streams to the VIP (test/grpc/load.ts).
  * podkit runs the gRPC example (examples/grpc, built); the others run the same Greeter without podkit
  * (test/grpc/fixtures/bare-greeter.ts).
  */

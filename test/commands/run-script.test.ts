@@ -83,7 +83,7 @@ describe('npm test, when a system tool the tests spawn is missing', () => {
     const result = runScript(['test', '--reporter=json', `--outputFile.json=${report}`]);
 
     expect(result.status).toBe(1);
-    expect(result.stderr).toEqual([`npm test: missing haproxy (e2e, grpc) on the PATH; install with: ${isRoot ? '' : 'sudo '}apt-get install -y haproxy`]);
+    expect(result.stderr).toEqual([`npm test: missing haproxy (e2e) on the PATH; install with: ${isRoot ? '' : 'sudo '}apt-get install -y haproxy`]);
     expect(result.stdout).toBe('');
     expect(calls(), 'neither pnpm nor npm was run').toEqual([]);
     expect(existsSync(report), 'vitest never started').toBe(false);
@@ -109,7 +109,7 @@ describe('npm test, when a system tool the tests spawn is missing', () => {
     const result = runScript(['tools'], { asRoot: true });
 
     expect(result.status).toBe(1);
-    expect(result.stderr.at(-1)).toBe('npm test: missing haproxy (e2e, grpc) on the PATH; install with: apt-get install -y haproxy');
+    expect(result.stderr.at(-1)).toBe('npm test: missing haproxy (e2e) on the PATH; install with: apt-get install -y haproxy');
     expect(result.stderr).toContain('E: Unable to locate package haproxy');
   });
 
@@ -119,7 +119,7 @@ describe('npm test, when a system tool the tests spawn is missing', () => {
     fake(bin, 'redis-cli');
     const e2e = runScript(['tools', 'test/e2e/harness.test.ts', 'test/deps']);
     expect(e2e.status).toBe(1);
-    expect(e2e.stderr).toEqual([`npm test: missing haproxy (e2e, grpc), iptables (e2e), ip (e2e), conntrack (e2e) on the PATH; install with: ${isRoot ? '' : 'sudo '}apt-get install -y haproxy iptables iproute2 conntrack`]);
+    expect(e2e.stderr).toEqual([`npm test: missing haproxy (e2e), iptables (e2e, grpc), ip (e2e, grpc), conntrack (e2e) on the PATH; install with: ${isRoot ? '' : 'sudo '}apt-get install -y haproxy iptables iproute2 conntrack`]);
   });
 });
 

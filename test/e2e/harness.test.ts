@@ -188,6 +188,17 @@ describe("kube-proxy's rules", () => {
     expect(rules).not.toContain('REJECT');
   });
 
+  it('gives each port of a multi-port Service its own KUBE-SVC and KUBE-SEP chains, DNATing to the endpoint\'s port plus the port\'s offset', () => {
+    const h2c = { ...SERVICE, name: 'ns1/svc1:h2c', port: 81, targetPortOffset: 2000 };
+    const rules = kubeProxyRules([SERVICE, h2c], [{ ip: podIp(1), port: 8001 }], [{ ip: podIp(9), port: 8009 }]);
+    const lines = rules.split('\n');
+    expect(lines).toContain(`-A KUBE-SERVICES -m comment --comment "ns1/svc1:h2c cluster IP" -d 198.18.0.41/32 -p tcp -m tcp --dport 81 -j ${serviceChainName(h2c.name)}`);
+    expect(lines).toContain(`-A ${endpointChainName(h2c.name, `${podIp(1)}:10001`)} -m comment --comment "ns1/svc1:h2c" -p tcp -m tcp -j DNAT --to-destination ${podIp(1)}:10001`);
+    expect(lines).toContain(`-A ${endpointChainName(SERVICE.name, `${podIp(1)}:8001`)} -m comment --comment "ns1/svc1:p80" -p tcp -m tcp -j DNAT --to-destination ${podIp(1)}:8001`);
+    expect(lines).toContain(`-X ${endpointChainName(h2c.name, `${podIp(9)}:10009`)}`);
+    expect(lines.filter((l) => l.startsWith(':KUBE-SERVICES'))).toHaveLength(2);
+  });
+
   it('rejects, in the filter table, the VIP of a Service without endpoints', () => {
     const rules = kubeProxyRules(SERVICE, []);
     expect(rules).toContain('-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 has no endpoints" -d 198.18.0.41/32 -p tcp -m tcp --dport 80 -j REJECT');

@@ -1,7 +1,8 @@
 /**
- * Rolling restarts of the gRPC example behind a kube-proxy-like load balancer (HAProxy, TCP mode),
- * with grpc-js clients making unary calls and server streams: not one call fails, and every old
- * replica exits 0 on its own. The negative control — the same service with grpc-js
+ * Rolling restarts of the gRPC example on the kube-proxy model (kube-proxy's iptables rules in a
+ * network namespace; conntrack keeps established HTTP/2 connections on a removed endpoint), with
+ * grpc-js clients inside the namespace making unary calls and server streams: not one call fails,
+ * and every old replica exits 0 on its own. The negative control — the same service with grpc-js
  * `forceShutdown()` on SIGTERM — fails calls in the same harness, so zero here means something.
  */
 import { existsSync } from 'node:fs';

@@ -4,12 +4,14 @@
  *   - readiness probes, the kubelet's way: a new connection per probe, a timeout, the status code;
  *   - the load generator, sending to the VIP, with conntrack's record of where each connection went;
  *   - forwards: 127.0.0.1:<port> inside the namespace → a Unix socket the harness serves outside it,
- *     so replicas reach the host's Postgres and Redis at their usual addresses.
+ *     so replicas reach the host's Postgres and Redis at their usual addresses;
+ *   - long-lived clients (WebSocket, SSE, HTTP/2 sessions) a module starts, sending to the VIP.
  * Commands and answers travel over the IPC channel as JSON.
  */
 import { request as httpRequest } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
-import type { AgentCommand, AgentReply } from './agent-protocol.js';
+import { pathToFileURL } from 'node:url';
+import type { AgentCommand, AgentReply, ClientsModule, RunningClients, StartClients } from './agent-protocol.js';
 import { watchConntrack, type ConntrackWatch } from './conntrack.js';
 import { loadRequestMix, startLoad, type Load } from './load.js';
 
@@ -40,6 +42,15 @@ function probe(host: string, port: number, path: string | undefined, timeoutMs: 
 }
 
 const forwards: Server[] = [];
+let clients: RunningClients | undefined;
+
+/** Starts the long-lived clients a module describes (see ClientsModule). */
+async function startClients(spec: ClientsModule, targets: Record<string, { host: string; port: number }>): Promise<RunningClients> {
+  const url = spec.module.startsWith('file:') ? spec.module : pathToFileURL(spec.module).href;
+  const start = ((await import(url)) as Record<string, unknown>)[spec.export ?? 'default'];
+  if (typeof start !== 'function') throw new Error(`clients: ${spec.module} exports no ${spec.export ?? 'default'} function`);
+  return (start as StartClients)(targets, spec.options);
+}
 let load: { load: Load; watch: ConntrackWatch | undefined } | undefined;
 
 async function handle(command: AgentCommand): Promise<unknown> {
@@ -75,6 +86,16 @@ async function handle(command: AgentCommand): Promise<unknown> {
       const endpoints = load.watch ? Object.fromEntries(load.watch.endpointByClientPort) : {};
       load = undefined;
       return { summary, endpointByClientPort: endpoints };
+    }
+    case 'start-clients':
+      if (clients) throw new Error('clients are already running');
+      clients = await startClients(command.clients, command.targets);
+      return null;
+    case 'stop-clients': {
+      if (!clients) throw new Error('no clients are running');
+      const report = await clients.stop();
+      clients = undefined;
+      return report;
     }
     case 'exit':
       for (const server of forwards) server.close();

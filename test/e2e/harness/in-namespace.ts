@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { AgentCommand, AgentReply, PortableLoadOptions, StoppedLoad } from './agent-protocol.js';
+import type { AgentCommand, AgentReply, ClientsModule, PortableLoadOptions, StoppedLoad } from './agent-protocol.js';
 import type { LoadTarget, RequestMix, RequestSpec } from './load.js';
 import type { Netns } from './netns.js';
 import { TSX } from './tsx.js';
@@ -27,6 +27,10 @@ export interface NamespaceAgent {
   /** Starts the load inside the namespace. `attribute`: record, through conntrack, the endpoint of every connection. */
   startLoad(target: LoadTarget, requests: RequestSpec[] | RequestMix, options: PortableLoadOptions, attribute: boolean): Promise<void>;
   stopLoad(): Promise<StoppedLoad>;
+  /** Starts long-lived clients inside the namespace (see ClientsModule), given the Service's targets by port name. */
+  startClients(clients: ClientsModule, targets: Record<string, LoadTarget>): Promise<void>;
+  /** Stops them; resolves with their report. */
+  stopClients(): Promise<unknown>;
   /** Stops the agent and the forwards. */
   stop(): Promise<void>;
 }
@@ -106,6 +110,8 @@ export async function startAgent(netns: Netns): Promise<NamespaceAgent> {
     },
     startLoad: (target, requests, options, attribute) => send({ op: 'start-load', host: target.host, port: target.port, requests, options, attribute }),
     stopLoad: () => send<StoppedLoad>({ op: 'stop-load' }),
+    startClients: (clients, targets) => send({ op: 'start-clients', clients, targets }),
+    stopClients: () => send<unknown>({ op: 'stop-clients' }),
     async stop() {
       if (!gone) {
         await send({ op: 'exit' }).catch(() => {});

@@ -18,13 +18,13 @@ export { BACKEND, haproxyConfig, startHaproxy } from './haproxy.js';
 export type { AddServerOptions, Haproxy, HaproxyOptions, HealthCheckOptions, ServerStat, ServerState } from './haproxy.js';
 export { createNetns, DATAPLANE_TOOLS, DataplaneUnavailableError, liveNetns, missingDataplaneTools, netnsExists, removeStaleNetns, requireDataplane } from './netns.js';
 export type { DataplaneCheckOptions, DataplaneTool, Netns } from './netns.js';
-export { DATAPLANE_ADDRESSES, dnatCounters, endpointChainName, kubeProxyRules, podIp, serviceChainName, startKubeProxy } from './kube-proxy.js';
+export { DATAPLANE_ADDRESSES, DEFAULT_SERVICE_PORT, dnatCounters, endpointChainName, kubeProxyRules, podIp, serviceChainName, startKubeProxy } from './kube-proxy.js';
 export type { Endpoint, KubeProxy, ServicePort } from './kube-proxy.js';
 export { parseConntrackEvent, watchConntrack } from './conntrack.js';
 export type { ConntrackConnection, ConntrackWatch } from './conntrack.js';
 export { startAgent } from './in-namespace.js';
 export type { NamespaceAgent } from './in-namespace.js';
-export type { PortableLoadOptions } from './agent-protocol.js';
+export type { ClientsModule, PortableLoadOptions, RunningClients, StartClients } from './agent-protocol.js';
 export { formatReport, runRollingRestart } from './rolling-restart.js';
 export type { LoadBalancerModel, RollingRestartOptions, RollingRestartReport, TimelineEvent, TimelineKind, TimelineRequest } from './rolling-restart.js';
 

@@ -45,6 +45,11 @@ export interface ServicePort {
   port: number;
   /** Pods' addresses; traffic from outside it to the VIP is masqueraded (kube-proxy's `--cluster-cidr`). */
   clusterCidr: string;
+  /**
+   * A Service with several ports (`http` and `h2c`…) has one chain set per port; each endpoint's
+   * port for this one is the endpoint's own `port` plus this (the pod's second containerPort). @default 0
+   */
+  targetPortOffset?: number;
 }
 
 export interface Endpoint {
@@ -88,42 +93,55 @@ const q = (text: string) => `"${text}"`;
 
 /**
  * What one sync feeds `iptables-restore --noflush`: every kube-proxy chain declared (so flushed)
- * and written anew; chains of endpoints that are gone (`stale`) declared and deleted.
+ * and written anew; chains of endpoints that are gone (`stale`) declared and deleted. With several
+ * service ports (one Service's `http` and `h2c`), each gets its own `KUBE-SVC` and `KUBE-SEP` chains,
+ * as kube-proxy writes them, in the same transaction.
  */
-export function kubeProxyRules(service: ServicePort, endpoints: Endpoint[], stale: Endpoint[] = []): string {
-  const svc = serviceChainName(service.name);
-  const portal = `-d ${service.vip}/32 -p tcp -m tcp --dport ${service.port}`;
+export function kubeProxyRules(services: ServicePort | ServicePort[], endpoints: Endpoint[], stale: Endpoint[] = []): string {
   const filter = ['*filter', ':KUBE-SERVICES - [0:0]'];
-  const nat = ['*nat', ':KUBE-SERVICES - [0:0]', ':KUBE-POSTROUTING - [0:0]', ':KUBE-MARK-MASQ - [0:0]', `:${svc} - [0:0]`];
-  const seps = endpoints.map((e) => ({ endpoint: e, chain: endpointChainName(service.name, endpointKey(e)) }));
-  const gone = stale.filter((s) => !endpoints.some((e) => endpointKey(e) === endpointKey(s))).map((e) => endpointChainName(service.name, endpointKey(e)));
-  for (const { chain } of seps) nat.push(`:${chain} - [0:0]`);
-  for (const chain of gone) nat.push(`:${chain} - [0:0]`);
+  const nat = ['*nat', ':KUBE-SERVICES - [0:0]', ':KUBE-POSTROUTING - [0:0]', ':KUBE-MARK-MASQ - [0:0]'];
+  const rules: string[] = [];
+  const deletions: string[] = [];
+  for (const service of Array.isArray(services) ? services : [services]) {
+    const svc = serviceChainName(service.name);
+    const portal = `-d ${service.vip}/32 -p tcp -m tcp --dport ${service.port}`;
+    const target = (e: Endpoint): Endpoint => ({ ip: e.ip, port: e.port + (service.targetPortOffset ?? 0) });
+    const seps = endpoints.map(target).map((e) => ({ endpoint: e, chain: endpointChainName(service.name, endpointKey(e)) }));
+    const gone = stale
+      .map(target)
+      .filter((s) => !seps.some(({ endpoint }) => endpointKey(endpoint) === endpointKey(s)))
+      .map((e) => endpointChainName(service.name, endpointKey(e)));
+    nat.push(`:${svc} - [0:0]`);
+    for (const { chain } of seps) nat.push(`:${chain} - [0:0]`);
+    for (const chain of gone) nat.push(`:${chain} - [0:0]`);
+    if (seps.length === 0) {
+      // No endpoints: kube-proxy rejects at once rather than let connections time out.
+      filter.push(`-A KUBE-SERVICES -m comment --comment ${q(`${service.name} has no endpoints`)} ${portal} -j REJECT --reject-with icmp-port-unreachable`);
+    } else {
+      rules.push(`-A KUBE-SERVICES -m comment --comment ${q(`${service.name} cluster IP`)} ${portal} -j ${svc}`);
+      rules.push(`-A ${svc} -m comment --comment ${q(`${service.name} cluster IP`)} ${portal} ! -s ${service.clusterCidr} -j KUBE-MARK-MASQ`);
+      seps.forEach(({ endpoint, chain }, i) => {
+        const left = seps.length - i;
+        // The first of n endpoints is taken with probability 1/n, the next of the rest with 1/(n-1)…: uniform overall.
+        const statistic = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(10)}` : '';
+        rules.push(`-A ${svc} -m comment --comment ${q(`${service.name} -> ${endpointKey(endpoint)}`)}${statistic} -j ${chain}`);
+      });
+      for (const { endpoint, chain } of seps) {
+        // Hairpin: a pod reaching itself through the VIP is masqueraded.
+        rules.push(`-A ${chain} -m comment --comment ${q(service.name)} -s ${endpoint.ip}/32 -j KUBE-MARK-MASQ`);
+        rules.push(`-A ${chain} -m comment --comment ${q(service.name)} -p tcp -m tcp -j DNAT --to-destination ${endpointKey(endpoint)}`);
+      }
+    }
+    for (const chain of gone) deletions.push(`-X ${chain}`);
+  }
   nat.push(
     '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
     '-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000',
     `-A KUBE-POSTROUTING -m comment --comment ${q('kubernetes service traffic requiring SNAT')} -j MASQUERADE --random-fully`,
     '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
+    ...rules,
+    ...deletions,
   );
-  if (seps.length === 0) {
-    // No endpoints: kube-proxy rejects at once rather than let connections time out.
-    filter.push(`-A KUBE-SERVICES -m comment --comment ${q(`${service.name} has no endpoints`)} ${portal} -j REJECT --reject-with icmp-port-unreachable`);
-  } else {
-    nat.push(`-A KUBE-SERVICES -m comment --comment ${q(`${service.name} cluster IP`)} ${portal} -j ${svc}`);
-    nat.push(`-A ${svc} -m comment --comment ${q(`${service.name} cluster IP`)} ${portal} ! -s ${service.clusterCidr} -j KUBE-MARK-MASQ`);
-    seps.forEach(({ endpoint, chain }, i) => {
-      const left = seps.length - i;
-      // The first of n endpoints is taken with probability 1/n, the next of the rest with 1/(n-1)…: uniform overall.
-      const statistic = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(10)}` : '';
-      nat.push(`-A ${svc} -m comment --comment ${q(`${service.name} -> ${endpointKey(endpoint)}`)}${statistic} -j ${chain}`);
-    });
-    for (const { endpoint, chain } of seps) {
-      // Hairpin: a pod reaching itself through the VIP is masqueraded.
-      nat.push(`-A ${chain} -m comment --comment ${q(service.name)} -s ${endpoint.ip}/32 -j KUBE-MARK-MASQ`);
-      nat.push(`-A ${chain} -m comment --comment ${q(service.name)} -p tcp -m tcp -j DNAT --to-destination ${endpointKey(endpoint)}`);
-    }
-  }
-  for (const chain of gone) nat.push(`-X ${chain}`);
   return [...filter, 'COMMIT', ...nat, 'COMMIT', ''].join('\n');
 }
 
@@ -135,7 +153,10 @@ export function dnatCounters(save: string): Record<string, number> {
 }
 
 export interface KubeProxy {
+  /** The Service's first port (where the load goes). */
   readonly service: ServicePort;
+  /** Every port of the Service, the first one included. */
+  readonly services: readonly ServicePort[];
   /** The endpoints in the rules now, as `ip:port`. */
   readonly endpoints: readonly string[];
   /** Rewrites the rules for exactly these endpoints, in one transaction. */
@@ -146,11 +167,18 @@ export interface KubeProxy {
   save(): Promise<string>;
 }
 
+/** The Service every run gets: `default/web:http`, port 80 of the VIP. */
+export const DEFAULT_SERVICE_PORT: ServicePort = { name: 'default/web:http', vip: DATAPLANE_ADDRESSES.vip, port: 80, clusterCidr: DATAPLANE_ADDRESSES.clusterCidr };
+
 /**
- * Sets up routing and kube-proxy's base chains in `netns` and returns the proxy for one Service.
- * The VIPs are routed to `lo`, with the node address as source, only inside the namespace.
+ * Sets up routing and kube-proxy's base chains in `netns` and returns the proxy for one Service
+ * (one or several ports). The VIPs are routed to `lo`, with the node address as source, only
+ * inside the namespace.
  */
-export async function startKubeProxy(netns: Netns, service: ServicePort = { name: 'default/web:http', vip: DATAPLANE_ADDRESSES.vip, port: 80, clusterCidr: DATAPLANE_ADDRESSES.clusterCidr }): Promise<KubeProxy> {
+export async function startKubeProxy(netns: Netns, ports: ServicePort | ServicePort[] = DEFAULT_SERVICE_PORT): Promise<KubeProxy> {
+  const services = Array.isArray(ports) ? ports : [ports];
+  const service = services[0];
+  if (!service) throw new Error('kube-proxy model: a Service needs at least one port');
   const others = (await netns.interfaces()).filter((i) => i !== 'lo');
   if (others.length > 0) throw new Error(`kube-proxy model: namespace ${netns.name} has interfaces besides lo (${others.join(', ')}); refusing to program it`);
   await netns.addAddress(DATAPLANE_ADDRESSES.nodeAddress);
@@ -183,6 +211,7 @@ export async function startKubeProxy(netns: Netns, service: ServicePort = { name
 
   const proxy: KubeProxy = {
     service,
+    services,
     get endpoints() {
       return current.map(endpointKey);
     },
@@ -191,7 +220,7 @@ export async function startKubeProxy(netns: Netns, service: ServicePort = { name
       if (outside.length > 0) throw new Error(`kube-proxy model: refusing to DNAT to ${outside.map(endpointKey).join(', ')}: not an address assigned inside namespace ${netns.name}`);
       const sorted = [...endpoints].sort((a, b) => endpointKey(a).localeCompare(endpointKey(b)));
       // A sync flushes the endpoint chains and their counters: read them, then restore, in one go.
-      const counted = await netns.run('sh', ['-c', 'iptables-save -c -t nat && iptables-restore --noflush'], kubeProxyRules(service, sorted, current));
+      const counted = await netns.run('sh', ['-c', 'iptables-save -c -t nat && iptables-restore --noflush'], kubeProxyRules(services, sorted, current));
       add(dnatCounters(counted), totals);
       current = sorted;
     },

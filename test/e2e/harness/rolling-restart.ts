@@ -18,10 +18,10 @@
  *
  * Pass: no request failed, and every old replica exited 0 on its own within the grace period.
  */
-import { DATAPLANE_ADDRESSES, podIp, startKubeProxy, type KubeProxy } from './kube-proxy.js';
+import { DATAPLANE_ADDRESSES, DEFAULT_SERVICE_PORT, podIp, startKubeProxy, type KubeProxy } from './kube-proxy.js';
 import { startHaproxy, type Haproxy, type HealthCheckOptions } from './haproxy.js';
 import { startAgent, type NamespaceAgent } from './in-namespace.js';
-import type { PortableLoadOptions } from './agent-protocol.js';
+import type { ClientsModule, PortableLoadOptions } from './agent-protocol.js';
 import { FAILURE_KINDS, loadRequestMix, startLoad, type FailureKind, type Load, type LoadSummary, type RequestMix, type RequestSpec } from './load.js';
 import { createNetns, requireDataplane, type Netns } from './netns.js';
 import { startReplica, type Replica, type ReplicaSpec, type Termination } from './replica.js';
@@ -56,6 +56,18 @@ export interface RollingRestartOptions {
    * port of the namespace's loopback, through a relay. @default []
    */
   forwardPorts?: number[];
+  /**
+   * `kube-proxy`: more ports of the Service, on the same VIP, each its own chains (e.g. `{ name:
+   * 'h2c', port: 81, targetPortOffset: 2000 }`: VIP:81 → the pod's PORT + 2000). The first port is
+   * `http`, port 80 → PORT. @default []
+   */
+  servicePorts?: Array<{ name: string; port: number; targetPortOffset: number }>;
+  /**
+   * `kube-proxy`: clients that hold connections open (WebSocket, SSE, HTTP/2), started inside the
+   * namespace once the load runs, given the VIP's targets by port name, and stopped before the
+   * load stops (after the last replacement); their report is `report.clients`.
+   */
+  clients?: ClientsModule;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -111,6 +123,8 @@ export interface RollingRestartReport {
   netns?: string;
   /** The last output lines of replicas that failed (non-zero exit or killed). */
   failedReplicaOutput: Record<string, string[]>;
+  /** With `clients`: what they reported when stopped. */
+  clients?: unknown;
 }
 
 /** The front of the Service: how a replica enters and leaves it. */
@@ -124,6 +138,8 @@ interface Front {
   sessions(): Promise<Record<string, number>>;
   startLoad(load: RollingRestartOptions['load']): Promise<void>;
   stopLoad(): Promise<{ summary: LoadSummary; endpointByClientPort: Record<string, string> }>;
+  startClients(clients: ClientsModule): Promise<void>;
+  stopClients(): Promise<unknown>;
   log: string[];
   close(): Promise<void>;
 }
@@ -137,9 +153,11 @@ async function kubeProxyFront(options: RollingRestartOptions, endpointLagMs: num
   let agent: NamespaceAgent | undefined;
   try {
     agent = await startAgent(netns);
-    const proxy: KubeProxy = await startKubeProxy(netns);
+    const extraPorts = (options.servicePorts ?? []).map((p) => ({ ...DEFAULT_SERVICE_PORT, name: `default/web:${p.name}`, port: p.port, targetPortOffset: p.targetPortOffset }));
+    const proxy: KubeProxy = await startKubeProxy(netns, [DEFAULT_SERVICE_PORT, ...extraPorts]);
     for (const port of options.forwardPorts ?? []) await agent.forward(port);
     const target = { host: proxy.service.vip, port: proxy.service.port };
+    const targets = Object.fromEntries([['http', target], ...(options.servicePorts ?? []).map((p) => [p.name, { host: proxy.service.vip, port: p.port }])]);
     const inRules = new Map<string, Replica>();
     const log: string[] = [];
     const addressOf = (r: Replica) => `${r.host}:${r.port}`;
@@ -189,6 +207,8 @@ async function kubeProxyFront(options: RollingRestartOptions, endpointLagMs: num
         await a.startLoad(target, requests, attribute ? { ...rest, localPorts: { from: 20_000, to: 32_000 } } : rest, attribute);
       },
       stopLoad: () => a.stopLoad(),
+      startClients: (clients) => a.startClients(clients, targets),
+      stopClients: () => a.stopClients(),
       async close() {
         await agent?.stop();
         await netns.delete();
@@ -241,6 +261,8 @@ async function healthCheckedFront(options: RollingRestartOptions): Promise<Front
       if (!load) throw new Error('no load is running');
       return { summary: await load.stop(), endpointByClientPort: {} };
     },
+    startClients: () => Promise.reject(new Error('clients run in the kube-proxy model only')),
+    stopClients: () => Promise.reject(new Error('clients run in the kube-proxy model only')),
     async close() {
       await load?.stop();
       await haproxy.stop();
@@ -263,6 +285,7 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
   };
   const failedOutput: Record<string, string[]> = {};
   const all: Replica[] = [];
+  if (options.model !== 'kube-proxy' && (options.clients || options.servicePorts?.length)) throw new Error('rolling restart: clients and servicePorts need the kube-proxy model');
   const front: Front & { netns?: Netns } = options.model === 'kube-proxy' ? await kubeProxyFront(options, endpointLagMs) : await healthCheckedFront(options);
   const netns = front.netns?.name;
   const addresses: Record<string, string> = {};
@@ -292,11 +315,18 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
   }
 
   let loadRunning = false;
+  let clientsRunning = false;
+  let clients: unknown;
   try {
     let current = await Promise.all(Array.from({ length: replicaCount }, () => bringUp()));
     await front.startLoad(options.load);
     loadRunning = true;
     mark('load-started', `load started (${options.load.ratePerSecond ?? 'default'} req/s)`);
+    if (options.clients) {
+      await front.startClients(options.clients);
+      clientsRunning = true;
+      mark('note', 'long-lived clients started');
+    }
     await sleep(steadyMs);
 
     const terminations: Promise<Termination>[] = [];
@@ -315,6 +345,11 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
       current = next;
     }
     await sleep(steadyMs);
+    if (clientsRunning) {
+      clients = await front.stopClients();
+      clientsRunning = false;
+      mark('note', 'long-lived clients stopped');
+    }
     const { summary, endpointByClientPort } = await front.stopLoad();
     loadRunning = false;
     mark('load-stopped', `load stopped: ${summary.sent} sent, ${summary.failed} failed`);
@@ -353,8 +388,10 @@ export async function runRollingRestart(options: RollingRestartOptions): Promise
       balancerLog: [...front.log],
       ...(netns ? { netns } : {}),
       failedReplicaOutput: failedOutput,
+      ...(options.clients ? { clients } : {}),
     };
   } finally {
+    if (clientsRunning) await front.stopClients().catch(() => {});
     if (loadRunning) await front.stopLoad().catch(() => {});
     await Promise.all(all.map((r) => r.kill()));
     await front.close();
