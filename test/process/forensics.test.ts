@@ -7,8 +7,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { createTracker, fetchOnce, isExit, isFixture, output } from './helpers.js';
-import type { Fixture } from '../support/process.js';
+import { spawnFixture, type Fixture } from '../support/process.js';
+
+const CONNECTIONS_SERVICE = new URL('../fixtures/connections-service.ts', import.meta.url);
 
 const t = createTracker();
 afterEach(() => t.cleanup());
@@ -86,6 +89,30 @@ describe('when shutdownTimeoutMs expires', () => {
     const exit = await f.exited;
     expect(exit.code, output(f)).toBe(124);
     expect(readFileSync(path, 'utf8')).toMatch(/held by: still running \(1\): shutdown hook "postgres" [5-8]\d\d ms; handles: /);
+  });
+
+  it('counts long-lived connections by kind: a WebSocket left to the app, open through a hold that outlasts the budget', async () => {
+    const path = messagePath();
+    const f = spawnFixture(CONNECTIONS_SERVICE, { WEBSOCKET: '1', WS_GOODBYE: 'app', HOLD_MS: '60000', SHUTDOWN_TIMEOUT_MS: '1000', TERMINATION_MESSAGE_PATH: path });
+    const { mainPort } = (await f.waitForLine(isFixture('listening'))) as unknown as { mainPort: number };
+    const ws = new WebSocket(`ws://127.0.0.1:${mainPort}/`);
+    ws.on('error', () => {});
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      await f.waitForLine(isFixture('ws-open'));
+      f.kill('SIGTERM');
+      const exit = await f.exited;
+      expect(exit.code, output(f)).toBe(124);
+      expect(readFileSync(path, 'utf8')).toMatch(/held by: long-lived: websocket 1; holds \(1\): ws-work; handles: /);
+      expect(f.lines.find(isExit)).toMatchObject({ heldBy: { longLived: { websocket: 1 }, holds: ['ws-work'] } });
+    } finally {
+      ws.terminate();
+      f.kill('SIGKILL');
+      await f.exited;
+    }
   });
 
   it('stays within 4096 bytes with hundreds of requests in flight, listing the oldest and counting the rest, and keeps every section', async () => {
