@@ -20,7 +20,7 @@ import { heldByOf, type Parts } from './parts.js';
 import { withHeldBy } from './forensics.js';
 import { errorMessage } from './redact.js';
 import type { CrashOrigin } from './signals.js';
-import { createPreStopFollowUp, drainDelayFor, type Trigger } from './drain-delay.js';
+import { createPreStopFollowUp, drainDelayFor, preStopWaitMs, type Trigger } from './drain-delay.js';
 import { runStep, type NamedStep } from './steps.js';
 import { sleep } from './timeout.js';
 
@@ -135,7 +135,9 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
     parts.transition(graceful ? 'draining' : 'failed', reason);
     drain.startDraining();
     parts.warmupController.abort(new PodkitError('ERR_PODKIT_SHUTTING_DOWN', graceful ? `shutdown began during warmup: ${reason}` : reason));
-    const timer = deadline(graceful ? config.shutdownTimeoutMs : config.crashTimeoutMs, graceful ? 'shutdown' : 'fast shutdown');
+    const budgetMs = graceful ? config.shutdownTimeoutMs : config.crashTimeoutMs;
+    const deadlineAt = performance.now() + budgetMs;
+    const timer = deadline(budgetMs, graceful ? 'shutdown' : 'fast shutdown');
 
     const delayMs = graceful ? drainDelayFor(config, trigger, wasReady) : 0;
     let endDelay = () => {};
@@ -151,7 +153,7 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
         await sleep(delayMs);
       }
       endDelay();
-      if (trigger === 'preStop' && !exit.result && !signalled) await afterPreStop.wait();
+      if (trigger === 'preStop' && !exit.result && !signalled) await afterPreStop.wait(preStopWaitMs(deadlineAt - performance.now()));
       if (exit.result) return;
       if (graceful) parts.transition('stopping', reason);
       await closeEverything();
