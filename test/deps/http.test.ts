@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PodkitError, TimeoutError, type Lifecycle } from '@podkit/lifecycle';
-import { httpCheck, routeWarmup, UnexpectedStatusError } from '@podkit/lifecycle/http';
+import { httpCheck, HttpRequestError, routeWarmup, UnexpectedStatusError } from '@podkit/lifecycle/http';
 import { freePort, testLifecycle } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -101,10 +101,14 @@ describe('httpCheck', () => {
     await expect.poll(() => dep.closedHangs()).toBe(1);
   });
 
-  it('fails with the connection error code when nothing listens', async () => {
+  it('fails with an HttpRequestError whose kind is the connection error code when nothing listens', async () => {
     const port = await freePort();
     const error = await httpCheck(`http://127.0.0.1:${port}/`)(signal()).catch((e: unknown) => e);
-    expect((error as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(error).toBeInstanceOf(HttpRequestError);
+    expect(error).toBeInstanceOf(PodkitError);
+    expect((error as HttpRequestError).code).toBe('ERR_PODKIT_HTTP_REQUEST_FAILED');
+    expect((error as HttpRequestError).kind).toBe('ECONNREFUSED');
+    expect(((error as Error).cause as { code?: string }).code).toBe('ECONNREFUSED');
     expect((error as Error).message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/ failed/);
   });
 });

@@ -293,6 +293,7 @@ describe('grpcClientCheck', () => {
     const event = await failing;
     expect(t.lifecycle.isReady()).toBe(false);
     expect(event.error).toBeInstanceOf(GrpcHealthError);
-    expect((event.error as GrpcHealthError).code).toMatch(/^GRPC_(NOT_SERVING|UNAVAILABLE)$/);
+    expect((event.error as GrpcHealthError).kind).toMatch(/^GRPC_(NOT_SERVING|UNAVAILABLE)$/);
+    expect((event.error as GrpcHealthError).code).toBe('ERR_PODKIT_GRPC_HEALTH_FAILED');
   });
 });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../packages/lifecycle/src/options.js';
+import { DEFAULTS } from '../../packages/lifecycle/src/defaults.js';
 import { OPTION_NAMES } from '../../packages/lifecycle/src/resolve-options.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

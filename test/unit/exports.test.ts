@@ -14,7 +14,7 @@ const ENTRY_POINTS = {
   ],
   '@podkit/lifecycle/redis': ['REDIS_DEFAULTS', 'RedisNotReadyError', 'redisCheck', 'redisWarmup'],
   '@podkit/lifecycle/postgres': ['POSTGRES_DEFAULTS', 'postgresCheck', 'postgresWarmup'],
-  '@podkit/lifecycle/http': ['HTTP_DEFAULTS', 'UnexpectedStatusError', 'httpCheck', 'routeWarmup'],
+  '@podkit/lifecycle/http': ['HTTP_DEFAULTS', 'HttpRequestError', 'UnexpectedStatusError', 'httpCheck', 'routeWarmup'],
   '@podkit/lifecycle/adapter': [
     'PROBE_METHODS', 'PROBE_ROUTES', 'answerProbe', 'answerRoute', 'assertLifecycle', 'attach', 'isProbePath', 'normalizeProbePrefix', 'track',
   ],

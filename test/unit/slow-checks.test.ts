@@ -8,8 +8,8 @@ import { isSlowPass } from '../../packages/lifecycle/src/checks/hysteresis.js';
 import { CheckRunner, type CheckEvent } from '../../packages/lifecycle/src/checks/runner.js';
 import { silentLogger } from '../../packages/lifecycle/src/logger.js';
 import { answerProbe } from '../../packages/lifecycle/src/probes/answers.js';
-import { resolveCheckOptions } from '../../packages/lifecycle/src/resolve-options.js';
-import { DEFAULTS } from '../../packages/lifecycle/src/options.js';
+import { resolveCheckOptions } from '../../packages/lifecycle/src/resolve-option-groups.js';
+import { DEFAULTS } from '../../packages/lifecycle/src/defaults.js';
 import { HealthSnapshot } from '../../packages/lifecycle/src/state.js';
 
 const probe = (snapshot: HealthSnapshot, url: string, accept?: string) =>

@@ -63,7 +63,7 @@ async function probe(client: Client, options: Resolved, signal: AbortSignal): Pr
   try {
     status = await callCheck(client, { service: options.service, deadlineMs: options.deadlineMs, signal });
   } catch (error) {
-    if (options.allowUnimplemented && error instanceof GrpcHealthError && error.code === 'GRPC_UNIMPLEMENTED') return;
+    if (options.allowUnimplemented && error instanceof GrpcHealthError && error.kind === 'GRPC_UNIMPLEMENTED') return;
     throw error;
   }
   if (status !== 'SERVING') {

@@ -8,6 +8,7 @@
  */
 import { Metadata, status as GrpcStatus, type Client, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import { service as healthServiceDefinition } from 'grpc-health-check';
+import { PodkitError } from '@podkit/lifecycle';
 
 /**
  * What Check and Watch answer. `SERVICE_UNKNOWN` only ever goes out on Watch: Check answers an
@@ -33,17 +34,20 @@ export const HEALTH_SERVICE = healthServiceDefinition as unknown as ServiceDefin
 const CHECK = HEALTH_SERVICE.Check!;
 export const CHECK_PATH = CHECK.path;
 
-/** A Health/Check RPC that did not come back with a serving status: `code` is what probes show as the error's kind. */
-export class GrpcHealthError extends Error {
+/**
+ * A Health/Check RPC that did not come back with a serving status (`ERR_PODKIT_GRPC_HEALTH_FAILED`):
+ * `kind` is what probes show as the error's kind.
+ */
+export class GrpcHealthError extends PodkitError {
   /** `GRPC_UNAVAILABLE`, `GRPC_DEADLINE_EXCEEDED`, `GRPC_NOT_FOUND`… or `GRPC_NOT_SERVING`. */
-  readonly code: string;
+  readonly kind: string;
   /** The gRPC status code of the RPC (0 when the RPC succeeded but the status was not SERVING). */
   readonly grpcCode: number;
 
-  constructor(message: string, code: string, grpcCode: number, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: string, kind: string, grpcCode: number, options?: { cause?: unknown }) {
+    super('ERR_PODKIT_GRPC_HEALTH_FAILED', message, options);
     this.name = 'GrpcHealthError';
-    this.code = code;
+    this.kind = kind;
     this.grpcCode = grpcCode;
   }
 }

@@ -14,7 +14,7 @@
  * decides none. It uses only the core's public API: warmup(), hold(), signal, on('exit').
  */
 import { Client, credentials as channelCredentials, ServerCredentials, type ChannelCredentials, type ChannelOptions, type Server } from '@grpc/grpc-js';
-import { InvalidOptionError, type Lifecycle } from '@podkit/lifecycle';
+import { InvalidOptionError, PodkitError, type Lifecycle } from '@podkit/lifecycle';
 import { GRPC_DEFAULTS } from './defaults.js';
 import { callCheck, GrpcHealthError, HEALTH_SERVICE, type ServingStatus } from './health-protocol.js';
 import { createHealthService, type HealthOptions, type HealthService } from './health-service.js';
@@ -65,13 +65,14 @@ export interface GrpcServing {
   healthStatus(service?: string): ServingStatus | undefined;
 }
 
-/** The server could not bind its address: the start fails, exit 75. */
-export class GrpcBindError extends Error {
-  readonly code = 'GRPC_BIND_FAILED';
+/** The server could not bind its address (`ERR_PODKIT_GRPC_BIND_FAILED`): the start fails, exit 75. */
+export class GrpcBindError extends PodkitError {
+  /** What probes and logs show as the error's kind. */
+  readonly kind = 'GRPC_BIND_FAILED';
   readonly address: string;
 
   constructor(address: string, cause: unknown) {
-    super(`could not bind ${address}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super('ERR_PODKIT_GRPC_BIND_FAILED', `could not bind ${address}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'GrpcBindError';
     this.address = address;
   }
@@ -229,14 +230,14 @@ export function serveGrpc(lifecycle: Lifecycle, server: Server, options: ServeGr
       await callCheck(client, { service: '', deadlineMs: options.deadlineMs, signal });
     } catch (error) {
       // Without the health service the server answers UNIMPLEMENTED: still a real gRPC answer.
-      if (!health && error instanceof GrpcHealthError && error.code === 'GRPC_UNIMPLEMENTED') return;
+      if (!health && error instanceof GrpcHealthError && error.kind === 'GRPC_UNIMPLEMENTED') return;
       if (signal.aborted) throw error;
       const tls = config.credentials._isSecure() && !options.credentials
         ? ' (TLS: set selfCheck.rootCerts to the CA that signed the server certificate, and selfCheck.servername to the name on it)'
         : '';
       throw new GrpcHealthError(
         `the server on ${config.address} did not answer its own Health/Check at ${target}: ${error instanceof Error ? error.message : String(error)}${tls}`,
-        error instanceof GrpcHealthError ? error.code : 'GRPC_SELF_CHECK_FAILED',
+        error instanceof GrpcHealthError ? error.kind : 'GRPC_SELF_CHECK_FAILED',
         error instanceof GrpcHealthError ? error.grpcCode : 0,
         { cause: error },
       );

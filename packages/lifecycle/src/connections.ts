@@ -27,15 +27,9 @@
  * and every socket, so following a connection allocates no closure: while the service is ready,
  * this Set is all podkit keeps, and requests are never looked at (see drain.ts).
  */
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
-import { Server as NetServer, Socket } from 'node:net';
-
-import { isHttp2Server, type Http2MainServer } from './long-lived/http2.js';
-
-export type Http1Server = HttpServer | HttpsServer;
-/** A server `start()` takes as the main server: HTTP/1 (http, https) or HTTP/2 (h2c, TLS). */
-export type MainServer = Http1Server | Http2MainServer;
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import { isHttp1Server, type Http1Server } from './servers.js';
 
 /** Set on a socket whose upgrade request asked for `Upgrade: websocket`. */
 const kWebSocket = Symbol('podkit.websocket');
@@ -157,16 +151,6 @@ export class Connections {
     }
     return undefined;
   }
-}
-
-/** An http(s).Server, and not some other emitter found on a socket. */
-export function isHttp1Server(value: unknown): value is Http1Server {
-  return value instanceof NetServer && typeof (value as Http1Server).closeAllConnections === 'function';
-}
-
-/** The one decision "is this a main server": HTTP/1 (drained connection by connection here) or HTTP/2 (long-lived/http2.ts). */
-export function isMainServer(value: unknown): value is MainServer {
-  return isHttp1Server(value) || isHttp2Server(value);
 }
 
 /** The server a connection belongs to, when it is one podkit can drain. */

@@ -10,7 +10,7 @@
  * A service that never became ready got no traffic and waits for nothing.
  */
 import type { Logger } from './logger.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './options-resolved.js';
 
 /** What began a graceful shutdown: it decides how long the drain delay is (see drainDelayFor). */
 export type Trigger = 'signal' | 'call' | 'preStop';

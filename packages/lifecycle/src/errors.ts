@@ -17,7 +17,7 @@ export type PodkitErrorCode =
   | 'ERR_PODKIT_LISTEN_FAILED'
   /** The main server was not listening within `listenTimeoutMs`. */
   | 'ERR_PODKIT_LISTEN_TIMEOUT'
-  /** The probe worker thread died after it started listening (reported as an uncaught exception: exit 70). */
+  /** The probe worker thread died: before listening, as the cause of `ERR_PODKIT_LISTEN_FAILED` (exit 75), after it, reported as an uncaught exception (exit 70). */
   | 'ERR_PODKIT_PROBE_WORKER_FAILED'
   /** A warmup task failed or timed out. */
   | 'ERR_PODKIT_WARMUP_FAILED'
@@ -29,6 +29,12 @@ export type PodkitErrorCode =
   | 'ERR_PODKIT_REDIS_NOT_READY'
   /** `@podkit/lifecycle/http`: the dependency answered a status outside `expectStatus` (`UnexpectedStatusError`, kind `HTTP_<status>`). */
   | 'ERR_PODKIT_UNEXPECTED_STATUS'
+  /** `@podkit/lifecycle/http`: the request got no answer: refused, reset, DNS or TLS failure (`HttpRequestError`, kind: the network error's code). */
+  | 'ERR_PODKIT_HTTP_REQUEST_FAILED'
+  /** `@podkit/grpc`: a Health/Check RPC did not come back SERVING (`GrpcHealthError`, kind `GRPC_<status>`). */
+  | 'ERR_PODKIT_GRPC_HEALTH_FAILED'
+  /** `@podkit/grpc`: the gRPC server could not bind its address (`GrpcBindError`, kind `GRPC_BIND_FAILED`). */
+  | 'ERR_PODKIT_GRPC_BIND_FAILED'
   /** A check, warmup or hook outlived its timeout (`TimeoutError`). */
   | 'ERR_PODKIT_TIMEOUT';
 

@@ -4,7 +4,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import type { ExitCodes } from './options.js';
+import type { ExitCodes } from './options-shutdown.js';
 import { fitBytes, type HeldBy } from './forensics.js';
 import type { Logger } from './logger.js';
 import { redactSecrets } from './redact.js';

@@ -48,8 +48,8 @@ export interface HeldBy {
 }
 
 export interface HeldBySources {
-  requests(): InFlightRequest[];
-  longLived(): Record<string, number>;
+  /** The drain's view: requests in flight and long-lived connections by kind. */
+  drain(): { requests: InFlightRequest[]; longLived: Record<string, number> };
   holds(): string[];
   running(): StillRunning[];
 }
@@ -60,11 +60,12 @@ const MAX_LOGGED_ITEMS = 50;
 const MAX_ITEM_CHARS = 120;
 
 export function collectHeldBy(sources: HeldBySources): HeldBy {
-  const requests = safely(() => sources.requests(), []).sort((a, b) => (b.ageMs ?? 0) - (a.ageMs ?? 0));
+  const drain = safely(() => sources.drain(), { requests: [], longLived: {} });
+  const requests = [...drain.requests].sort((a, b) => (b.ageMs ?? 0) - (a.ageMs ?? 0));
   return {
     requests: requests.slice(0, MAX_LOGGED_ITEMS),
     requestCount: requests.length,
-    longLived: nonZero(safely(() => sources.longLived(), {})),
+    longLived: nonZero(drain.longLived),
     holds: safely(() => sources.holds(), []),
     running: safely(() => sources.running(), []).sort((a, b) => b.runningMs - a.runningMs),
     handles: activeHandles(),

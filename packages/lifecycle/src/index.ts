@@ -10,21 +10,11 @@ export type {
   StateChange,
   StepEvent,
 } from './create-lifecycle.js';
-export { DEFAULTS } from './options.js';
-export type {
-  CheckOptions,
-  ExitCodes,
-  ExitFunction,
-  ForeignSignalHandlers,
-  HookOptions,
-  LifecycleOptions,
-  LivenessOptions,
-  LongLivedOptions,
-  OpenMainPort,
-  ProbeOptions,
-  ProbeThread,
-  WarmupOptions,
-} from './options.js';
+export { DEFAULTS } from './defaults.js';
+export type { ExitFunction, ForeignSignalHandlers, LifecycleOptions, OpenMainPort } from './options.js';
+export type { LivenessOptions, ProbeOptions, ProbeThread } from './options-probes.js';
+export type { ExitCodes, LongLivedOptions } from './options-shutdown.js';
+export type { CheckOptions, HookOptions, WarmupOptions } from './options-tasks.js';
 export type { CheckEvent, CheckFunction } from './checks/runner.js';
 export { retry, RETRY_DEFAULTS } from './retry.js';
 export type { RetryOptions, WarmupFunction } from './retry.js';

@@ -5,7 +5,7 @@
  * opens ends the wait.
  */
 import type { AddressInfo } from 'node:net';
-import { isMainServer } from './connections.js';
+import { isMainServer } from './servers.js';
 import type { MainServer } from './drain.js';
 import { InvalidOptionError, PodkitError } from './errors.js';
 import type { Parts } from './parts.js';

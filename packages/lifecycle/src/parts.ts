@@ -9,7 +9,7 @@ import type { MainServer, RequestDrain } from './drain.js';
 import type { Emit } from './events.js';
 import type { Holds } from './holds.js';
 import type { Logger } from './logger.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './options-resolved.js';
 import type { ProbeListener } from './probes/server.js';
 import { collectHeldBy, type HeldBy } from './forensics.js';
 import type { Uninstall } from './signals.js';
@@ -69,8 +69,7 @@ export interface Parts {
 export function heldByOf(parts: Parts): HeldBy {
   const now = performance.now();
   return collectHeldBy({
-    requests: () => parts.drain.inFlightRequests(),
-    longLived: () => parts.drain.longLivedOpen(),
+    drain: () => parts.drain.heldBy(),
     holds: () => parts.holds.open(),
     running: () => [...parts.running].map((step) => ({ label: step.label, name: step.name, runningMs: now - step.startedAt })),
   });

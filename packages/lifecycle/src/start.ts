@@ -4,7 +4,7 @@
  * is and the shutdown sequence owns the exit; a failure of its own fails the start (exit 75).
  */
 import type { AddressInfo } from 'node:net';
-import { isMainServer } from './connections.js';
+import { isMainServer } from './servers.js';
 import type { MainServer } from './drain.js';
 import { InvalidOptionError, PodkitError, TimeoutError } from './errors.js';
 import { TERMINATION_MESSAGE_MAX_BYTES } from './exit.js';

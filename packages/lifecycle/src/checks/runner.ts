@@ -3,7 +3,7 @@
  * verdict into the snapshot; probes only read that verdict, so a probe never waits on a dependency.
  */
 import type { Logger } from '../logger.js';
-import type { ResolvedCheckOptions } from '../options.js';
+import type { ResolvedCheckOptions } from '../options-resolved.js';
 import { errorKind, errorMessage, redactSecrets } from '../redact.js';
 import type { CheckStatus, CheckVerdictReader, HealthSnapshot } from '../state.js';
 import { runWithTimeout, type AbortableTask } from '../timeout.js';

@@ -20,22 +20,14 @@
  *   HTTP/1 SSE response is (long-lived/sse.ts): the `retry:` field when configured, then END_STREAM,
  *   at a random moment of `closeWindowMs`; one still open past `budgetMs` is cancelled.
  */
-import { constants, type Http2Server, type Http2SecureServer, type Http2Session, type ServerHttp2Stream } from 'node:http2';
-import { Server as NetServer } from 'node:net';
-import type { ResolvedLongLivedOptions } from '../options.js';
+import { constants, type Http2Session, type ServerHttp2Stream } from 'node:http2';
+import type { ResolvedLongLivedOptions } from '../options-resolved.js';
+import { stopListening, type Http2MainServer } from '../servers.js';
+import { Waiters } from '../waiters.js';
 import { endHttp2EventStream, isHttp2EventStream } from './sse.js';
 
 /** While sessions are being closed, how often open streams are looked at for an SSE stream whose headers went out since. */
 const STREAM_SCAN_MS = 100;
-
-export type Http2MainServer = Http2Server | Http2SecureServer;
-
-/** An http2.Server (h2c) or http2.SecureServer: told apart from http(s).Server by its class, as Node exports no constructor for it. */
-export function isHttp2Server(value: unknown): value is Http2MainServer {
-  if (!(value instanceof NetServer)) return false;
-  const name = value.constructor.name;
-  return name === 'Http2Server' || name === 'Http2SecureServer';
-}
 
 export class Http2Drain {
   readonly sessions = new Set<Http2Session>();
@@ -48,7 +40,7 @@ export class Http2Drain {
   private closing = false;
   private closingAt = 0;
   private streamScan: NodeJS.Timeout | undefined;
-  private waiters: Array<() => void> = [];
+  private readonly allClosed = new Waiters();
   private readonly onSession: (session: Http2Session) => void;
   private readonly onStream: (stream: ServerHttp2Stream) => void;
   private readonly onStreamClose: () => void;
@@ -114,8 +106,7 @@ export class Http2Drain {
         }, this.longLived.budgetMs).unref();
       }
     }
-    if (this.sessions.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return this.allClosed.until(this.sessions.size);
   }
 
   destroyAll(): void {
@@ -142,7 +133,7 @@ export class Http2Drain {
       this.sessions.delete(session);
       if (this.sessions.size > 0) return;
       clearInterval(this.streamScan);
-      for (const resolve of this.waiters.splice(0)) resolve();
+      this.allClosed.settle(0);
     });
     if (this.closing) session.close();
     else if (this.draining) goAway(session);
@@ -152,9 +143,4 @@ export class Http2Drain {
 function goAway(session: Http2Session): void {
   // No last stream id: Node's native goaway then sends the highest stream id the session has processed.
   if (!session.closed && !session.destroyed) session.goaway(constants.NGHTTP2_NO_ERROR);
-}
-
-/** Only the listening socket: net.Server's close (Node ≥ 24's Http2Server#close also closes sessions). */
-function stopListening(server: Http2MainServer): void {
-  if (server.listening) (NetServer.prototype.close as (this: Http2MainServer) => void).call(server);
 }

@@ -3,7 +3,7 @@
  * (`probes.thread: 'main'`). Both run the same server (`server.ts`) with the same limits and
  * give the same answers (`answers.ts`) from the same snapshot.
  */
-import type { ResolvedProbeOptions } from '../options.js';
+import type { ResolvedProbeOptions } from '../options-resolved.js';
 import { createProbeServer, type ProbeListener } from './server.js';
 import { answerProbe } from './answers.js';
 import type { HealthSnapshot } from '../state.js';

@@ -4,7 +4,7 @@
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { ResolvedProbeOptions } from '../options.js';
+import type { ResolvedProbeOptions } from '../options-resolved.js';
 import type { ProbeAnswer, ProbeRequest } from './answers.js';
 import type { LateRoute } from './pre-stop.js';
 

@@ -10,7 +10,7 @@
 import type { AddressInfo } from 'node:net';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { PodkitError } from '../errors.js';
-import type { ResolvedProbeOptions } from '../options.js';
+import type { ResolvedProbeOptions } from '../options-resolved.js';
 import type { BeginPreStop } from './pre-stop.js';
 import type { ProbeListener } from './server.js';
 import { errorMessage } from '../redact.js';
@@ -66,7 +66,7 @@ export function createWorkerProbeListener(snapshot: HealthSnapshot, options: Res
 
   return {
     listen() {
-      if (closing) return Promise.reject(new Error('the probe listener was closed before it listened'));
+      if (closing) return Promise.reject(closedBeforeListening());
       return new Promise<AddressInfo>((resolve, reject) => {
         const channel = new MessageChannel();
         updates = channel.port1;
@@ -96,7 +96,7 @@ export function createWorkerProbeListener(snapshot: HealthSnapshot, options: Res
         };
         const onExit = (code: number) => {
           cleanUp();
-          reject(new Error(closing ? 'the probe listener was closed before it listened' : `the probe worker thread exited (code ${code}) before listening`));
+          reject(closing ? closedBeforeListening() : new PodkitError('ERR_PODKIT_PROBE_WORKER_FAILED', `the probe worker thread exited (code ${code}) before listening`));
         };
         const onMessage = (report: ProbeWorkerReport) => {
           cleanUp();
@@ -142,4 +142,9 @@ export function createWorkerProbeListener(snapshot: HealthSnapshot, options: Res
       await worker.terminate();
     },
   };
+}
+
+/** stop() came before the listener was up: the start it belonged to is over. */
+function closedBeforeListening(): PodkitError {
+  return new PodkitError('ERR_PODKIT_SHUTTING_DOWN', 'the probe listener was closed before it listened');
 }
