@@ -12,7 +12,7 @@ export type {
 } from './create-lifecycle.js';
 export { DEFAULTS } from './defaults.js';
 export type { ExitFunction, ForeignSignalHandlers, LifecycleOptions, OpenMainPort } from './options.js';
-export type { LivenessOptions, ProbeOptions, ProbeThread } from './options-probes.js';
+export type { DiagnosticsOptions, LivenessOptions, ProbeOptions, ProbeThread } from './options-probes.js';
 export type { ExitCodes, LongLivedOptions } from './options-shutdown.js';
 export type { CheckOptions, HookOptions, WarmupOptions } from './options-tasks.js';
 export type { CheckEvent, CheckFunction } from './checks/runner.js';

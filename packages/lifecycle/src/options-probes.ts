@@ -1,6 +1,9 @@
 /**
  * Options of the probe listener and of liveness.
  */
+import type { DiagnosticsOptions } from './diagnostics/options.js';
+
+export type { DiagnosticsOptions } from './diagnostics/options.js';
 
 /** The probe listener. It is a bare `node:http` server on its own port, with tight limits. */
 export interface ProbeOptions {
@@ -38,6 +41,11 @@ export interface ProbeOptions {
    * @default undefined
    */
   preStopToken?: string;
+  /**
+   * Guarded diagnostics of the main thread on the probe port (heap snapshot, CPU profile, report):
+   * off unless `enabled`, and then only for a bearer token from an allowed address.
+   */
+  diagnostics?: DiagnosticsOptions;
 }
 
 export type ProbeThread = 'worker' | 'main';

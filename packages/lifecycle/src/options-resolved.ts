@@ -1,6 +1,7 @@
 /**
  * The resolved configuration: every option set, as `resolveOptions()` returns it.
  */
+import type { ResolvedDiagnosticsOptions } from './diagnostics/options.js';
 import type { Logger } from './logger.js';
 import type { ExitFunction, ForeignSignalHandlers, OpenMainPort } from './options.js';
 import type { LivenessOptions, ProbeThread } from './options-probes.js';
@@ -18,6 +19,7 @@ export interface ResolvedProbeOptions {
   maxHeaderSize: number;
   thread: ProbeThread;
   preStopToken: string | undefined;
+  diagnostics: ResolvedDiagnosticsOptions;
 }
 
 export interface ResolvedLongLivedOptions {

@@ -3,6 +3,7 @@
  * named tasks (checks, warmups, hooks; also used per task at registration).
  */
 import { DEFAULTS } from './defaults.js';
+import { resolveDiagnostics } from './diagnostics/options.js';
 import { InvalidOptionError } from './errors.js';
 import type { LivenessOptions, ProbeThread } from './options-probes.js';
 import type { ResolvedCheckOptions, ResolvedLongLivedOptions, ResolvedProbeOptions } from './options-resolved.js';
@@ -40,9 +41,10 @@ export function resolveTimeoutOptions(name: string, value: unknown, fallbackMs: 
   return { timeoutMs: durationMs(`${name}.timeoutMs`, o.timeoutMs, fallbackMs, { min: 1 }) };
 }
 
-export function resolveProbes(value: unknown): ResolvedProbeOptions | false {
+/** `env`: where the diagnostics token variable is looked up (read here, at construction). */
+export function resolveProbes(value: unknown, env: NodeJS.ProcessEnv): ResolvedProbeOptions | false {
   if (value === false) return false;
-  if (value === undefined) return { ...DEFAULTS.probes };
+  if (value === undefined) return { ...DEFAULTS.probes, diagnostics: resolveDiagnostics(undefined, DEFAULTS.probes.diagnostics, env) };
   const o = plainObject('probes', value);
   const d = DEFAULTS.probes;
   knownKeys('probes', o, Object.keys(d));
@@ -71,6 +73,7 @@ export function resolveProbes(value: unknown): ResolvedProbeOptions | false {
     maxHeaderSize: positiveInteger('probes.maxHeaderSize', o.maxHeaderSize, d.maxHeaderSize, 1024 * 1024),
     thread: probeThread(o.thread, d.thread),
     preStopToken: preStopToken(o.preStopToken),
+    diagnostics: resolveDiagnostics(o.diagnostics, d.diagnostics, env),
   };
 }
 

@@ -92,7 +92,7 @@ export function resolveOptions(options: unknown = {}, env: NodeJS.ProcessEnv = p
   const signals = resolveSignals(o.signals);
 
   return {
-    probes: resolveProbes(o.probes),
+    probes: resolveProbes(o.probes, env),
     drainDelayMs,
     shutdownTimeoutMs,
     crashTimeoutMs: durationMs('crashTimeoutMs', o.crashTimeoutMs, DEFAULTS.crashTimeoutMs, { min: 1 }),

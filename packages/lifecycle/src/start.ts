@@ -6,10 +6,17 @@
 import type { AddressInfo } from 'node:net';
 import { isMainServer } from './servers.js';
 import type { MainServer } from './drain.js';
+<<<<<<< HEAD
 import { InvalidOptionError, PodkitError, TimeoutError } from './errors.js';
 import { TERMINATION_MESSAGE_MAX_BYTES } from './exit.js';
 import { describeHeldBy, withHeldBy } from './forensics.js';
 import { heldByOf, type Parts } from './parts.js';
+=======
+import { InvalidOptionError, PodkitError } from './errors.js';
+import type { Parts } from './parts.js';
+import { createDiagnosticsProducer, logRefusedDiagnostic } from './diagnostics/artifacts.js';
+import type { RefusedDiagnostic } from './diagnostics/protocol.js';
+>>>>>>> main
 import { createProbeListener, startHeartbeat } from './probes/index.js';
 import { errorKind, errorMessage, redactSecrets } from './redact.js';
 import { handleForeignListeners, installCrashHandlers, installSignalHandlers } from './signals.js';
@@ -98,7 +105,10 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
   async function openProbePort(): Promise<void> {
     const probes = config.probes;
     if (!probes) return;
-    runtime.probeServer = createProbeListener(parts.snapshot, probes, () => shutdown.preStop());
+    const diagnostics = probes.diagnostics.enabled
+      ? { produce: createDiagnosticsProducer(probes.diagnostics, logger), refused: (refused: RefusedDiagnostic) => logRefusedDiagnostic(logger, refused) }
+      : undefined;
+    runtime.probeServer = createProbeListener(parts.snapshot, probes, () => shutdown.preStop(), diagnostics);
     let address: AddressInfo;
     try {
       address = await runtime.probeServer.listen();

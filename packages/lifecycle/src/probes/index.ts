@@ -1,8 +1,11 @@
 /**
  * The probe listener, on its own port: in a worker thread (the default) or on the main thread
  * (`probes.thread: 'main'`). Both run the same server (`server.ts`) with the same limits and
- * give the same answers (`answers.ts`) from the same snapshot.
+ * give the same answers (`answers.ts`) from the same snapshot. With `probes.diagnostics` enabled,
+ * both serve the guarded diagnostics, produced on the main thread by `diagnostics`.
  */
+import type { DiagnosticsRunner, RefusedDiagnostic } from '../diagnostics/protocol.js';
+import { createDiagnosticsHandler } from '../diagnostics/http.js';
 import type { ResolvedProbeOptions } from '../options-resolved.js';
 import { createProbeServer, type ProbeListener } from './server.js';
 import { answerProbe } from './answers.js';
@@ -13,11 +16,21 @@ import { createPreStopRoute, type BeginPreStop } from './pre-stop.js';
 export { startHeartbeat } from './heartbeat.js';
 export type { ProbeListener };
 
-/** `onPreStop` starts the drain for a preStop call that passed the guard (only with `options.preStopToken`). */
-export function createProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions, onPreStop: BeginPreStop): ProbeListener {
+/** The main thread's diagnostics: the producer, and where refusals are logged. */
+export interface MainDiagnostics {
+  produce: DiagnosticsRunner;
+  refused: (refused: RefusedDiagnostic) => void;
+}
+
+/**
+ * `onPreStop` starts the drain for a preStop call that passed the guard (only with `options.preStopToken`);
+ * `diagnostics` produces the guarded diagnostics (only with `options.diagnostics.enabled`).
+ */
+export function createProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions, onPreStop: BeginPreStop, diagnostics?: MainDiagnostics): ProbeListener {
   if (options.thread === 'main') {
     const preStop = options.preStopToken ? createPreStopRoute(options.preStopToken, onPreStop) : undefined;
-    return createProbeServer((request) => answerProbe(snapshot, request, options), options, preStop);
+    const handler = diagnostics && createDiagnosticsHandler(options.diagnostics, diagnostics.produce, diagnostics.refused);
+    return createProbeServer((request) => answerProbe(snapshot, request, options), options, preStop, handler);
   }
-  return createWorkerProbeListener(snapshot, options, onPreStop);
+  return createWorkerProbeListener(snapshot, options, onPreStop, diagnostics);
 }

@@ -5,6 +5,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ResolvedProbeOptions } from '../options-resolved.js';
+import type { DiagnosticsHandler } from '../diagnostics/http.js';
 import type { ProbeAnswer, ProbeRequest } from './answers.js';
 import type { LateRoute } from './pre-stop.js';
 
@@ -49,8 +50,17 @@ function send(res: ServerResponse, result: ProbeAnswer): void {
 const kWaiting = Symbol('podkit.probe.waiting');
 type ProbeSocket = Socket & { [kWaiting]?: boolean };
 
-/** `late`: a route answered later (the preStop endpoint), asked first; the probe answers take what it leaves. */
-export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer, options: ResolvedProbeOptions, late?: LateRoute): ProbeServer {
+/**
+ * `late`: a route answered later (the preStop endpoint), asked first; the probe answers take what it leaves.
+ * `diagnostics`: the guarded diagnostic routes, when enabled; it takes the requests it handles (and
+ * streams their answers itself) and leaves the rest to the others.
+ */
+export function createProbeServer(
+  answer: (request: ProbeRequest) => ProbeAnswer,
+  options: ResolvedProbeOptions,
+  late?: LateRoute,
+  diagnostics?: DiagnosticsHandler,
+): ProbeServer {
   const server = createServer(
     {
       maxHeaderSize: options.maxHeaderSize,
@@ -65,6 +75,7 @@ export function createProbeServer(answer: (request: ProbeRequest) => ProbeAnswer
     },
     (req: IncomingMessage, res: ServerResponse) => {
       (req.socket as ProbeSocket)[kWaiting] = false;
+      if (diagnostics?.(req, res)) return;
       const request = { method: req.method ?? 'GET', url: req.url ?? '/', accept: req.headers.accept };
       // A request body is never read; drop it instead of buffering it.
       req.resume();

@@ -13,6 +13,8 @@ import { PodkitError } from '../errors.js';
 import type { ResolvedProbeOptions } from '../options-resolved.js';
 import type { BeginPreStop } from './pre-stop.js';
 import type { ProbeListener } from './server.js';
+import { serveDiagnostics } from '../diagnostics/bridge.js';
+import type { MainDiagnostics } from './index.js';
 import { errorMessage } from '../redact.js';
 import type { CheckRegistration, HealthSnapshot, SnapshotMessage } from '../state.js';
 
@@ -24,6 +26,8 @@ export interface ProbeWorkerData {
   checks: CheckRegistration[];
   /** New checks and error text, in order (`SnapshotMessage`). */
   updates: MessagePort;
+  /** With diagnostics enabled: the way to ask the main thread for one (diagnostics/bridge.ts). */
+  diagnostics?: MessagePort;
 }
 
 /** A listen error, as plain data (an Error's own fields do not survive postMessage intact). */
@@ -50,10 +54,16 @@ export interface PreStopDone {
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
-export function createWorkerProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions, onPreStop?: BeginPreStop): ProbeListener {
+export function createWorkerProbeListener(
+  snapshot: HealthSnapshot,
+  options: ResolvedProbeOptions,
+  onPreStop?: BeginPreStop,
+  diagnostics?: MainDiagnostics,
+): ProbeListener {
   let worker: Worker | undefined;
   let updates: MessagePort | undefined;
   let unsubscribe: (() => void) | undefined;
+  let stopDiagnostics: (() => void) | undefined;
   let closing = false;
 
   /** After start-up, a thread that dies takes the probes with it: crash loudly (exit 70 with the reason) rather than wait for the kubelet to notice. */
@@ -80,11 +90,18 @@ export function createWorkerProbeListener(snapshot: HealthSnapshot, options: Res
           checks: link.registered,
           updates: channel.port2,
         };
+        const transferList = [channel.port2];
+        if (diagnostics) {
+          const diagnosticsChannel = new MessageChannel();
+          stopDiagnostics = serveDiagnostics(diagnosticsChannel.port1, diagnostics.produce, diagnostics.refused);
+          workerData.diagnostics = diagnosticsChannel.port2;
+          transferList.push(diagnosticsChannel.port2);
+        }
         let thread: Worker;
         try {
           // execArgv []: the user's loaders and instrumentation (--import, --require) have no
           // business in a thread that only answers probes, and would slow its start.
-          thread = new Worker(WORKER_URL, { workerData, transferList: [channel.port2], execArgv: [] });
+          thread = new Worker(WORKER_URL, { workerData, transferList, execArgv: [] });
         } catch (error) {
           reject(error as Error);
           return;
@@ -135,6 +152,7 @@ export function createWorkerProbeListener(snapshot: HealthSnapshot, options: Res
       closing = true;
       unsubscribe?.();
       updates?.close();
+      stopDiagnostics?.();
       if (!worker) return;
       // Held until the thread is gone: the shutdown sequence awaits this, and an unref'd thread
       // alone would let the process run out of work (and exit without its exit code) meanwhile.

@@ -3,11 +3,14 @@
  * (`answers.ts`) as on the main thread, over a view of the main thread's shared memory.
  * It never asks the main thread anything to answer a probe; what it cannot read from shared memory
  * (a new check's name, a changed error text) was posted to it, and it takes those synchronously
- * before answering. The one request it hands over is a guarded preStop call (pre-stop.ts).
+ * before answering. What it hands over: a guarded preStop call (pre-stop.ts) and an authenticated
+ * diagnostic (diagnostics/bridge.ts), both for the main thread to serve.
  */
 import { receiveMessageOnPort, parentPort, workerData } from 'node:worker_threads';
 import { answerProbe } from './answers.js';
 import { createPreStopRoute } from './pre-stop.js';
+import { createRemoteRunner } from '../diagnostics/bridge.js';
+import { createDiagnosticsHandler } from '../diagnostics/http.js';
 import { createProbeServer } from './server.js';
 import { HealthSnapshot, type SnapshotMessage } from '../state.js';
 import type { ListenErrorData, PreStopDone, ProbeWorkerData, ProbeWorkerReport } from './worker-listener.js';
@@ -49,6 +52,9 @@ if (preStop && parentPort) {
   parentPort.unref();
 }
 
+// Diagnostics are authenticated here and produced on the main thread, which the artifacts describe.
+const remote = data.diagnostics && createRemoteRunner(data.diagnostics);
+const diagnostics = remote && createDiagnosticsHandler(data.options.diagnostics, remote.run, remote.refused);
 const server = createProbeServer(
   (request) => {
     catchUp();
@@ -56,6 +62,7 @@ const server = createProbeServer(
   },
   data.options,
   preStop,
+  diagnostics,
 );
 
 server.listen().then(
