@@ -6,17 +6,12 @@
 import type { AddressInfo } from 'node:net';
 import { isMainServer } from './servers.js';
 import type { MainServer } from './drain.js';
-<<<<<<< HEAD
 import { InvalidOptionError, PodkitError, TimeoutError } from './errors.js';
 import { TERMINATION_MESSAGE_MAX_BYTES } from './exit.js';
 import { describeHeldBy, withHeldBy } from './forensics.js';
 import { heldByOf, type Parts } from './parts.js';
-=======
-import { InvalidOptionError, PodkitError } from './errors.js';
-import type { Parts } from './parts.js';
 import { createDiagnosticsProducer, logRefusedDiagnostic } from './diagnostics/artifacts.js';
 import type { RefusedDiagnostic } from './diagnostics/protocol.js';
->>>>>>> main
 import { createProbeListener, startHeartbeat } from './probes/index.js';
 import { errorKind, errorMessage, redactSecrets } from './redact.js';
 import { handleForeignListeners, installCrashHandlers, installSignalHandlers } from './signals.js';
