@@ -34,7 +34,7 @@ describe.each(PROBE_THREADS)('a slow check, probe listener on the %s thread', (t
     expect(body.checks.search.durationMs).toBeGreaterThan(60);
     const verbose = await get(probePort(), '/readyz?verbose');
     expect(verbose.status).toBe(200);
-    expect(verbose.body).toMatch(/\[\+\]search ok \(slow: \d+(\.\d+)? ms, over 60 ms\)/);
+    expect(verbose.body).toMatch(/\[\+\]search ok \(slow: \d+ ms, over 60 ms\)/);
     const one = await get(probePort(), '/readyz/search', { headers: JSON_ACCEPT });
     expect(one.status).toBe(200);
     expect(JSON.parse(one.body).status).toBe('warn');

@@ -43,7 +43,9 @@ describe.each(['worker', 'main'] as const)('diagnostics in a forked service, pro
     expect((await fetchOnce(mainPort, '/')).status).toBe(200);
     const refused = await get(probePort, '/debug/heap-snapshot');
     expect(refused.status).toBe(401);
+    const began = performance.now();
     const response = await get(probePort, '/debug/heap-snapshot', { headers: AUTH, timeoutMs: 60_000 });
+    console.log(`[measure] heap snapshot of the basic service (${thread}): ${(Buffer.byteLength(response.body) / 2 ** 20).toFixed(1)} MiB in ${ms(performance.now() - began)}`);
     expect(response.status, response.body.slice(0, 200)).toBe(200);
     const snapshot = JSON.parse(response.body) as { snapshot: { node_count: number } };
     expect(snapshot.snapshot.node_count).toBeGreaterThan(1000);

@@ -11,7 +11,7 @@ export const MAX_BODY_BYTES = 8 * 1024;
 export function checkLine(check: CheckVerdictReader, exposeErrors: boolean, excluded: boolean): string {
   const role = check.critical ? '' : ' (non-critical)';
   if (excluded) return `[+]${check.name} excluded: ${check.status === 'ok' ? 'ok' : 'failed'}`;
-  if (check.status === 'ok') return `[+]${check.name} ok${role}${check.slow ? ` (slow: ${check.lastDurationMs} ms, over ${check.slowThresholdMs} ms)` : ''}`;
+  if (check.status === 'ok') return `[+]${check.name} ok${role}${check.slow ? ` (slow: ${Math.round(check.lastDurationMs ?? 0)} ms, over ${check.slowThresholdMs} ms)` : ''}`;
   if (check.status === 'pending') return `[-]${check.name} pending${role}`;
   const detail = exposeErrors ? (check.lastErrorMessage ?? check.lastErrorKind) : check.lastErrorKind;
   return `[-]${check.name} failed${role}${detail ? `: ${oneLine(detail)}` : ''}`;
