@@ -13,6 +13,7 @@ import { heldByOf, type Parts } from './parts.js';
 import { createDiagnosticsProducer, logRefusedDiagnostic } from './diagnostics/artifacts.js';
 import type { RefusedDiagnostic } from './diagnostics/protocol.js';
 import { createProbeListener, startHeartbeat } from './probes/index.js';
+import { createRefusalLog } from './probes/pre-stop.js';
 import { errorKind, errorMessage, redactSecrets } from './redact.js';
 import { handleForeignListeners, installCrashHandlers, installSignalHandlers } from './signals.js';
 import type { Shutdown } from './shutdown.js';
@@ -103,7 +104,7 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
     const diagnostics = probes.diagnostics.enabled
       ? { produce: createDiagnosticsProducer(probes.diagnostics, logger), refused: (refused: RefusedDiagnostic) => logRefusedDiagnostic(logger, refused) }
       : undefined;
-    runtime.probeServer = createProbeListener(parts.snapshot, probes, () => shutdown.preStop(), diagnostics);
+    runtime.probeServer = createProbeListener(parts.snapshot, probes, { begin: () => shutdown.preStop(), refused: createRefusalLog(logger) }, diagnostics);
     let address: AddressInfo;
     try {
       address = await runtime.probeServer.listen();
