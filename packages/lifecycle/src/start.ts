@@ -8,8 +8,7 @@ import { isMainServer } from './servers.js';
 import type { MainServer } from './drain.js';
 import { InvalidOptionError, PodkitError } from './errors.js';
 import type { Parts } from './parts.js';
-import { createDiagnosticsProducer, logRefusedDiagnostic } from './diagnostics/artifacts.js';
-import type { RefusedDiagnostic } from './diagnostics/protocol.js';
+import { createDiagnosticsProducer, createRefusalLog } from './diagnostics/artifacts.js';
 import { createProbeListener, startHeartbeat } from './probes/index.js';
 import { errorKind, errorMessage, redactSecrets } from './redact.js';
 import { handleForeignListeners, installCrashHandlers, installSignalHandlers } from './signals.js';
@@ -96,7 +95,7 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
     const probes = config.probes;
     if (!probes) return;
     const diagnostics = probes.diagnostics.enabled
-      ? { produce: createDiagnosticsProducer(probes.diagnostics, logger), refused: (refused: RefusedDiagnostic) => logRefusedDiagnostic(logger, refused) }
+      ? { produce: createDiagnosticsProducer(probes.diagnostics, logger), refused: createRefusalLog(logger) }
       : undefined;
     runtime.probeServer = createProbeListener(parts.snapshot, probes, () => shutdown.preStop(), diagnostics);
     let address: AddressInfo;
