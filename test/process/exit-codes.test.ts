@@ -130,6 +130,37 @@ describe('a warmup that does not succeed', () => {
     expect(readFileSync(path, 'utf8')).toBe(`${reason} (exit 75)\n`);
   });
 
+  it('keeps 75 when its fast drain crashes, and a SIGTERM meanwhile changes nothing: the crash is added to the reason', async () => {
+    const path = messageFile();
+    const f = t.spawn({ WARMUP: 'fail', HOOKS: 'pool:crash', HOOK_TIMEOUT_MS: '3000', TERMINATION_MESSAGE_PATH: path });
+    await f.waitForLine((l) => l.event === 'crash');
+    f.kill('SIGTERM');
+    const exit = await f.exited;
+    expect(exit.code, output(f)).toBe(75);
+    const reason = 'warmup "cache" failed: cache unreachable; then: uncaughtException: pool broke';
+    expect(f.lines.find(isExit)).toMatchObject({ code: 75, kind: 'warmupFailed', reason });
+    expect(readFileSync(path, 'utf8')).toBe(`${reason} (exit 75)\n`);
+    // The fast drain went on around the crash and the signal: the hook ran to its end.
+    expect(f.lines.find((l) => l.fixture === 'hook-done' && l.name === 'pool')).toMatchObject({ ok: true });
+  });
+
+  it('exits 75 at once on a second signal during that crashed fast drain, with both failures in the reason', async () => {
+    const path = messageFile();
+    const f = t.spawn({ WARMUP: 'fail', HOOKS: 'pool:crash', HOOK_TIMEOUT_MS: '3000', TERMINATION_MESSAGE_PATH: path });
+    await f.waitForLine((l) => l.event === 'crash');
+    f.kill('SIGTERM');
+    await f.waitForLine((l) => l.event === 'signal' && l.signal === 'SIGTERM');
+    const secondAt = performance.now();
+    f.kill('SIGTERM');
+    const exit = await f.exited;
+    expect(exit.code, output(f)).toBe(75);
+    expect(exit.at - secondAt).toBeLessThan(800);
+    const reason = 'warmup "cache" failed: cache unreachable; then: uncaughtException: pool broke; exit forced by a second signal (SIGTERM)';
+    expect(f.lines.find(isExit)).toMatchObject({ code: 75, kind: 'warmupFailed', reason });
+    expect(readFileSync(path, 'utf8')).toBe(`${reason} (exit 75)\n`);
+    expect(f.lines.some((l) => l.fixture === 'hook-done')).toBe(false);
+  });
+
   it('is abandoned by a SIGTERM during warmup: exit 0 at once, without waiting for the warmup', async () => {
     const path = messageFile();
     const f = t.spawn({ WARMUP_MS: '20000', TERMINATION_MESSAGE_PATH: path, DRAIN_DELAY_MS: '3000' });

@@ -17,6 +17,19 @@ describe('transitions', () => {
     expect(canTransition('draining', 'ready')).toBe(false);
   });
 
+  it('allows exactly the moves of the lifecycle, and failed from every state that is not final', () => {
+    const allowed = LIFECYCLE_STATES.flatMap((from) => LIFECYCLE_STATES.filter((to) => canTransition(from, to)).map((to) => `${from}→${to}`));
+    expect(allowed.sort()).toEqual(
+      [
+        'starting→warming', 'starting→draining', 'starting→failed',
+        'warming→ready', 'warming→draining', 'warming→failed',
+        'ready→draining', 'ready→failed',
+        'draining→stopping', 'draining→failed',
+        'stopping→stopped', 'stopping→failed',
+      ].sort(),
+    );
+  });
+
   it('has the snapshot refuse a move the state machine does not allow, and keep its state', () => {
     const snapshot = new HealthSnapshot({ heartbeatTimeoutMs: 1000 });
     expect(snapshot.transition('ready')).toBe(false);

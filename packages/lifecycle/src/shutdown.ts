@@ -8,14 +8,16 @@
  *   → stop accepting, close idle sockets, finish in-flight, abort `signal`, wait for holds
  *   → hooks in reverse → close upgraded connections → deferred foreign signal listeners → exit.
  *
- * A crash during a graceful shutdown (or a failed start's) makes the exit a crash and shrinks what
- * is left of the budget; a second signal leaves at once, keeping a failure's code and reason.
+ * A crash during a graceful shutdown makes the exit a crash and shrinks what is left of the
+ * budget; one during a failed start's fast drain keeps the failed start's code (exit-decision.ts
+ * says why); a second signal leaves at once, keeping a failure's code and reason.
  * How long the drain delay is depends on what began it (drain-delay.ts): a preStop sleep leaves
  * only a keep-alive window after SIGTERM, and a preStop call has the delay before SIGTERM.
  */
 import type { MainServer } from './drain.js';
 import { PodkitError } from './errors.js';
 import { createExit, type ExitResult } from './exit.js';
+import { exitFor, failureAfterCrash, failureOnBegin, type ExitDecision, type Failure } from './exit-decision.js';
 import type { Parts } from './parts.js';
 import { errorMessage } from './redact.js';
 import type { CrashOrigin } from './signals.js';
@@ -52,9 +54,9 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
   const deadlines = new Set<NodeJS.Timeout>();
   let shutdown: Promise<ShutdownResult> | undefined;
   let resolveShutdown: ((result: ShutdownResult) => void) | undefined;
-  // Why the pod is failing, once it is: a crash (which outranks a failed start) or a failed start.
-  // It outlives any signal and decides the exit kind and reason, whoever takes the exit.
-  let failure: { kind: 'crash' | 'warmupFailed'; reason: string } | undefined;
+  // Why the pod is failing, once it is: the first crash or failed start (exit-decision.ts). It
+  // outlives any signal and decides the exit kind and reason, whoever takes the exit.
+  let failure: Failure | undefined;
   // The first signal received. Only a signal after it forces the exit: see onSignal().
   let signalled: NodeJS.Signals | undefined;
   // Settled once the drain delay is over (or skipped): what a preStop call waits for.
@@ -69,6 +71,7 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
     for (const runner of parts.checks.values()) runner.stop();
     resolveShutdown?.(result);
   });
+  const leave = (decision: ExitDecision) => exit.leave(decision.kind, decision.reason, decision.signal);
 
   /** Cuts what is left and leaves when `ms` passes first. The timer is ref'd: it must fire even if nothing else holds the loop. */
   function deadline(ms: number, what: string): NodeJS.Timeout {
@@ -76,7 +79,7 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
       const cut = drain.openSockets;
       drain.destroyAll();
       void runtime.probeServer?.close();
-      exit.leave(failure?.kind ?? 'shutdownTimeout', `${failure ? `${failure.reason}; ` : ''}${what} exceeded ${ms} ms; ${cut} connection(s) cut`);
+      leave(exitFor(failure, { by: 'deadline', what, ms, cut }));
     }, ms);
     deadlines.add(timer);
     return timer;
@@ -116,7 +119,7 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
     const graceful = cause === 'stop';
     // Only a service that was ready got traffic, so only it has anybody to wait for.
     const wasReady = parts.snapshot.state === 'ready';
-    if (!graceful) failure ??= { kind: cause, reason };
+    failure = failureOnBegin(failure, cause, reason);
     // In this very tick: readiness answers 503 from here on (and liveness too, when failing).
     parts.transition(graceful ? 'draining' : 'failed', reason);
     drain.startDraining();
@@ -145,12 +148,11 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
       clearTimeout(timer);
       if (exit.result) return;
       if (graceful) parts.transition('stopped', reason);
-      exit.leave(failure?.kind ?? 'clean', failure?.reason ?? reason);
+      leave(exitFor(failure, { by: 'done', reason }));
     })().catch((error: unknown) => {
       endDelay();
       clearTimeout(timer);
-      if (failure) exit.leave(failure.kind, `${failure.reason}; then: ${errorMessage(error)}`);
-      else exit.leave('crash', `shutdown failed: ${errorMessage(error)}`);
+      leave(exitFor(failure, { by: 'error', error: errorMessage(error) }));
     });
     return shutdown;
   }
@@ -181,8 +183,7 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
     logger.warn({ event: 'signal', signal }, `second signal (${signal}) during shutdown: exiting at once`);
     drain.destroyAll();
     // A failure keeps its code and reason: they say why the pod died; the signal only says it died sooner.
-    if (failure) exit.leave(failure.kind, `${failure.reason}; exit forced by a second signal (${signal})`);
-    else exit.leave('forced', `second ${signal} during shutdown`, signal);
+    leave(exitFor(failure, { by: 'second-signal', signal }));
   }
 
   function onCrash(error: unknown, origin: CrashOrigin): void {
@@ -190,14 +191,15 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
     logger.fatal({ event: 'crash', origin, error: error instanceof Error ? error : String(error) }, 'podkit crash');
     if (failure?.kind === 'crash' || exit.result) return;
     const underway = shutdown !== undefined;
-    failure = { kind: 'crash', reason };
+    failure = failureAfterCrash(failure, reason);
     afterPreStop.followed();
-    if (underway) {
-      // Already leaving: the exit code becomes the crash's, and the rest of the budget shrinks.
-      deadline(config.crashTimeoutMs, 'shutdown after a crash');
+    if (!underway) {
+      void begin('crash', reason);
       return;
     }
-    void begin('crash', reason);
+    // Already leaving gracefully: the exit becomes the crash's, and the rest of the budget shrinks.
+    // A failed start's fast drain keeps its code, and crashTimeoutMs bounds it already.
+    if (failure.kind === 'crash') deadline(config.crashTimeoutMs, 'shutdown after a crash');
   }
 
   function preStop(): Promise<void> {
