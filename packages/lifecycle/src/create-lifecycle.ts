@@ -107,6 +107,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     attached: new WeakMap<object, AttachedApp>(),
     stopController: new AbortController(),
     warmupController: new AbortController(),
+    running: new Set(),
     uninstalls: [],
     runtime: { started: false, probeServer: undefined, probeAddress: undefined, mainServer: undefined, startServer: undefined, runForeign: undefined, lastAttached: undefined },
     transition(to, reason) {

@@ -26,6 +26,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { IdleCloser } from './close-when-idle.js';
 import { Connections, listedSockets, serverOf } from './connections.js';
+import { longLivedOpen, requestsInFlight } from './drain-forensics.js';
+import type { InFlightRequest } from './forensics.js';
 import { LongLivedClosing } from './long-lived/closing.js';
 import { InFlightGauge } from './in-flight-gauge.js';
 import { Http2Drain } from './long-lived/http2.js';
@@ -127,7 +129,16 @@ export class RequestDrain {
     if (server) this.follow(server);
     if (this.connections.add(socket, false)) this.opened(socket, server, false, Date.now());
     const account = this.accounting.get(socket);
-    if (account) this.accounting.count(socket, account, req, res);
+    if (account) this.accounting.count(socket, account, req, res, true);
+  }
+
+  /** Forensics: the requests in flight and the long-lived connections open now (drain-forensics.ts). */
+  heldBy(): { requests: InFlightRequest[]; longLived: Record<string, number> } {
+    const responses = this.draining ? [...this.accounting.responses()] : this.connections.onWire();
+    return {
+      requests: requestsInFlight(responses, (res) => this.accounting.countedOf(res)),
+      longLived: longLivedOpen([...this.connections.http, ...this.longLived.upgraded], responses, this.h2),
+    };
   }
 
   /** Requests in flight: counted exactly while draining; while ready, the connections with a response on the wire, counted now. */
