@@ -10,8 +10,7 @@ import { InvalidOptionError, PodkitError, TimeoutError } from './errors.js';
 import { TERMINATION_MESSAGE_MAX_BYTES } from './exit.js';
 import { describeHeldBy, withHeldBy } from './forensics.js';
 import { heldByOf, type Parts } from './parts.js';
-import { createDiagnosticsProducer, logRefusedDiagnostic } from './diagnostics/artifacts.js';
-import type { RefusedDiagnostic } from './diagnostics/protocol.js';
+import { createDiagnosticsProducer, createRefusalLog } from './diagnostics/artifacts.js';
 import { createProbeListener, startHeartbeat } from './probes/index.js';
 import { createRefusalLog } from './probes/pre-stop.js';
 import { errorKind, errorMessage, redactSecrets } from './redact.js';
@@ -102,7 +101,7 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
     const probes = config.probes;
     if (!probes) return;
     const diagnostics = probes.diagnostics.enabled
-      ? { produce: createDiagnosticsProducer(probes.diagnostics, logger), refused: (refused: RefusedDiagnostic) => logRefusedDiagnostic(logger, refused) }
+      ? { produce: createDiagnosticsProducer(probes.diagnostics, logger), refused: createRefusalLog(logger) }
       : undefined;
     runtime.probeServer = createProbeListener(parts.snapshot, probes, { begin: () => shutdown.preStop(), refused: createRefusalLog(logger) }, diagnostics);
     let address: AddressInfo;
