@@ -47,7 +47,7 @@ export interface PreStopHandlers {
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 /** The main thread's `refused`: one warning line, then at most one per REFUSAL_LOG_INTERVAL_MS saying how many more came. */
-export function createRefusalLog(logger: Logger): PreStopHandlers['refused'] {
+export function createPreStopRefusalLog(logger: Logger): PreStopHandlers['refused'] {
   let loggedAt = -Infinity;
   let unlogged = 0;
   return (status, method) => {
