@@ -1,8 +1,8 @@
 /**
  * Draining the main server: `Connection: close` during the drain, the in-flight count, and closing
  * every connection the moment it has nothing left to answer, without resetting anybody. In order:
- * startDraining(), close() (stop accepting), closeUpgraded() after the hooks; destroyAll() past
- * the shutdown's budget. The parts: request-accounting.ts, close-when-idle.ts, long-lived/.
+ * startDraining(), close() (stop accepting), closeUpgraded() after the hooks; destroyAll() past the
+ * shutdown's budget. The parts: request-accounting.ts, close-when-idle.ts, sampled-gauges.ts, long-lived/.
  *
  * Why not http-terminator: it is unmaintained since 2022, it accepts connections that arrive while
  * it terminates and then resets them, and it destroys every socket still open when its timer
@@ -17,7 +17,7 @@
  *   request is looked at. Connections are followed instead (connections.ts: a Set entry and a
  *   shared 'close' listener each), and what a drain needs to know of their requests Node already
  *   keeps: the response on each wire.
- * - The in-flight gauge while ready is counted from what Node keeps, when asked (in-flight-gauge.ts).
+ * - The in-flight gauge while ready is counted from what Node keeps, when asked (sampled-gauges.ts).
  * - `track(req, res)` (adapters) while ready only notes, once per server, a server podkit was not
  *   given (an app mounted on a server the user listens on) and follows its connections from then
  *   on. It closes none of them and leaves that server's listener to its owner.
@@ -26,12 +26,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { IdleCloser } from './close-when-idle.js';
 import { Connections, listedSockets, serverOf } from './connections.js';
+import { countLongLived } from './long-lived/census.js';
 import { LongLivedClosing } from './long-lived/closing.js';
-import { InFlightGauge } from './in-flight-gauge.js';
 import { Http2Drain } from './long-lived/http2.js';
+import type { LongLivedCounts } from './long-lived/outcomes.js';
 import { DEFAULTS } from './defaults.js';
 import type { ResolvedLongLivedOptions } from './options-resolved.js';
 import { RequestAccounting } from './request-accounting.js';
+import { SampledGauges } from './sampled-gauges.js';
 import { isHttp1Server, isHttp2Server, stopListening, type Http1Server, type MainServer } from './servers.js';
 import type { HealthSnapshot } from './state.js';
 import { Waiters } from './waiters.js';
@@ -53,7 +55,7 @@ export class RequestDrain {
   private lastMet: unknown;
   /** Closes each HTTP connection once it has nothing left to answer, from "stop accepting" on. */
   private readonly idle: IdleCloser;
-  private readonly gauge: InFlightGauge;
+  private readonly gauges: SampledGauges;
   private draining = false;
   /** close() waits here for every HTTP connection to be closed. */
   private readonly httpClosed = new Waiters();
@@ -63,15 +65,16 @@ export class RequestDrain {
     private readonly snapshot: HealthSnapshot,
     longLived: ResolvedLongLivedOptions = { ...DEFAULTS.longLived },
   ) {
-    this.h2 = new Http2Drain((delta) => this.snapshot.addInFlight(delta), longLived);
-    this.gauge = new InFlightGauge(snapshot, () => this.connections.responsesOnWire() + this.h2.streams);
+    const record = snapshot.countLongLivedClosed.bind(snapshot);
+    this.h2 = new Http2Drain((delta) => this.snapshot.addInFlight(delta), longLived, record);
+    this.gauges = new SampledGauges(snapshot, () => this.connections.responsesOnWire() + this.h2.streams, () => this.longLivedOpen());
     this.accounting = new RequestAccounting(snapshot, (socket) => {
       // Node's own bookkeeping for this response runs first; then a socket kept alive by a
       // response that began before the drain is closed here.
       if (this.idle.closing) setImmediate(() => this.idle.closeIfIdle(socket));
       this.notifyIfDrained();
     });
-    this.longLived = new LongLivedClosing(longLived, () => this.accounting.responses());
+    this.longLived = new LongLivedClosing(longLived, () => this.accounting.responses(), record);
     this.connections = new Connections({
       opened: (socket, server, handshaking) => this.opened(socket, server, handshaking, Date.now()),
       secured: (socket, raw, server) => {
@@ -132,16 +135,21 @@ export class RequestDrain {
 
   /** Requests in flight: counted exactly while draining; while ready, the connections with a response on the wire, counted now. */
   get inFlight(): number {
-    return this.gauge.value;
+    return this.gauges.inFlight;
+  }
+
+  /** Long-lived connections open now, by kind, counted on each read (long-lived/census.ts). */
+  longLivedOpen(): LongLivedCounts {
+    return countLongLived({ http: this.connections.http, closingWebSockets: this.longLived.openWebSockets, http2Sessions: this.h2.sessions.size, http2EventStreams: this.h2.openEventStreams() });
   }
 
   get openSockets(): number {
     return this.connections.http.size + this.connections.handshakes.size + this.longLived.upgraded.size + this.h2.sessions.size;
   }
 
-  /** For lifecycles that serve /metrics: keeps the snapshot's count near the truth while ready (in-flight-gauge.ts). */
+  /** For lifecycles that serve /metrics: keeps the snapshot's gauges near the truth (sampled-gauges.ts). */
   sampleInFlight(): () => void {
-    return this.gauge.sample();
+    return this.gauges.sample();
   }
 
   /**
@@ -153,7 +161,7 @@ export class RequestDrain {
   startDraining(): void {
     if (this.draining) return;
     this.draining = true;
-    this.gauge.countExactly();
+    this.gauges.countExactly();
     // HTTP/2 sessions get their GOAWAY now, during the drain delay: there is no Connection: close.
     this.h2.startDraining();
     const now = Date.now();
