@@ -6,6 +6,8 @@
  *   - Server-Sent Events (a raw reader on node:http): clean is the end of the stream (the last
  *     chunk of the chunked body); a stream cut short, a reset, a refusal or a non-200 is abnormal.
  *     It reconnects after the `retry:` the server sent, as EventSource does;
+ *   - SSE over HTTP/2 (`node:http2`, h2c): a session of its own per stream; clean is END_STREAM
+ *     without RST_STREAM; a reset, a stream or session error, a non-200 is abnormal;
  *   - HTTP/2 (`node:http2`, h2c): a session making requests one after another; on GOAWAY the next
  *     requests go on a new session. Abnormal: a failed request (stream reset, error, non-200) or a
  *     session error. A request the server refused unprocessed (RST_STREAM REFUSED_STREAM, or
@@ -26,13 +28,15 @@ export interface LongLivedClientOptions {
   webSockets?: number;
   eventStreams?: number;
   http2Sessions?: number;
+  /** SSE readers over HTTP/2, each on its own session. */
+  http2EventStreams?: number;
   /** Between two HTTP/2 requests of one client, in ms. @default 20 */
   http2IntervalMs?: number;
   /** Before reconnecting after a clean close without a `retry:`, in ms. @default 100 */
   reconnectMs?: number;
 }
 
-export type ClientKind = 'websocket' | 'sse' | 'http2';
+export type ClientKind = 'websocket' | 'sse' | 'http2' | 'http2-sse';
 
 export interface Abnormal {
   client: string;
@@ -72,7 +76,7 @@ export function longLivedClients(targets: Record<string, LoadTarget>, options: u
   const http = targets.http;
   const h2c = targets.h2c;
   if (!http) throw new Error('long-lived clients: no `http` target');
-  if ((o.http2Sessions ?? 0) > 0 && !h2c) throw new Error('long-lived clients: HTTP/2 clients need an `h2c` target');
+  if ((o.http2Sessions ?? 0) + (o.http2EventStreams ?? 0) > 0 && !h2c) throw new Error('long-lived clients: HTTP/2 clients need an `h2c` target');
   const begun = performance.now();
   const report: LongLivedReport = { clients: [], abnormal: [], webSocketCloseCodes: {} };
   let stopped = false;
@@ -210,9 +214,49 @@ export function longLivedClients(targets: Record<string, LoadTarget>, options: u
     next();
   }
 
+  function http2EventStream(r: ClientRecord): void {
+    let retryMs = reconnectMs;
+    let settled = false;
+    const session = connectHttp2(`http://${h2c!.host}:${h2c!.port}`);
+    const close = () => session.destroy();
+    closers.add(close);
+    const again = (what: string | undefined) => {
+      if (settled) return;
+      settled = true;
+      closers.delete(close);
+      session.close();
+      if (stopped) return;
+      // Refused unprocessed (REFUSED_STREAM): sent again, as for the HTTP/2 requests above.
+      if (stream.rstCode === constants.NGHTTP2_REFUSED_STREAM && !answered) r.retried += 1;
+      else if (what === undefined) r.cleanCloses += 1;
+      else abnormal(r, what);
+      later(() => http2EventStream(r), retryMs);
+    };
+    let answered = false;
+    session.on('error', (e: NodeJS.ErrnoException) => again(`session error ${e.code ?? e.message}`));
+    const stream = session.request({ ':path': '/events', accept: 'text/event-stream' });
+    stream.on('response', (headers) => {
+      answered = true;
+      saw(r, headers['x-replica'] as string | undefined);
+      if (headers[':status'] !== 200) again(`status ${headers[':status']}`);
+    });
+    stream.setEncoding('utf8');
+    let buffer = '';
+    stream.on('data', (chunk: string) => {
+      buffer += chunk;
+      for (const m of buffer.matchAll(/^retry: (\d+)$/gm)) retryMs = Number(m[1]);
+      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
+    });
+    stream.on('error', (e: NodeJS.ErrnoException) => again(`stream error ${e.code ?? e.message}`));
+    // END_STREAM: 'end', and a close without RST_STREAM (or with NO_ERROR).
+    stream.on('close', () => again(stream.rstCode ? `stream reset ${stream.rstCode}` : stream.readableEnded ? undefined : 'stream cut short'));
+    stream.resume();
+  }
+
   for (let i = 0; i < (o.webSockets ?? 0); i += 1) webSocket(record(`ws-${i + 1}`, 'websocket'));
   for (let i = 0; i < (o.eventStreams ?? 0); i += 1) eventStream(record(`sse-${i + 1}`, 'sse'));
   for (let i = 0; i < (o.http2Sessions ?? 0); i += 1) http2Client(record(`h2-${i + 1}`, 'http2'));
+  for (let i = 0; i < (o.http2EventStreams ?? 0); i += 1) http2EventStream(record(`h2-sse-${i + 1}`, 'http2-sse'));
 
   return {
     async stop() {

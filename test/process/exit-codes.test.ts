@@ -86,7 +86,7 @@ describe('a crash', () => {
     expect(exit.at - crashAt).toBeGreaterThanOrEqual(400);
     expect(exit.at - crashAt).toBeLessThan(2500);
     expect(await stuck).toBe('cut');
-    expect(readFileSync(path, 'utf8')).toMatch(/^uncaughtException: boom; fast shutdown exceeded 500 ms; 1 connection\(s\) cut \(exit 70\)\n$/);
+    expect(readFileSync(path, 'utf8')).toMatch(/^uncaughtException: boom; fast shutdown exceeded 500 ms; 1 connection\(s\) cut; held by: requests in flight \(1\): GET \/slow ≥\d+ ms; .* \(exit 70\)\n$/);
   });
 
   it('during a shutdown turns the exit code into 70', async () => {
@@ -121,13 +121,15 @@ describe('a warmup that does not succeed', () => {
     expect(exit.code, output(f)).toBe(75);
     const reason = 'warmup "cache" failed: warmup "cache" timed out after 500 ms';
     const exitLine = f.lines.find(isExit);
-    expect(exitLine).toMatchObject({ code: 75, kind: 'warmupFailed', reason });
+    expect(exitLine).toMatchObject({ code: 75, kind: 'warmupFailed' });
+    // Followed by what held the start (test/process/forensics.test.ts).
+    expect(String(exitLine!.reason)).toMatch(new RegExp(`^${reason}; held by: `));
     // Timed by the service's own clock (log times), so a busy test process cannot skew it.
     const took = Date.parse(exitLine!.time as string) - Date.parse(f.lines.find(isState('warming'))!.time as string);
     console.log(`[measure] warming → exit 75 with a hanging warmup (timeout 500 ms): ${ms(took)}`);
     expect(took).toBeGreaterThanOrEqual(450);
     expect(took).toBeLessThan(2500);
-    expect(readFileSync(path, 'utf8')).toBe(`${reason} (exit 75)\n`);
+    expect(readFileSync(path, 'utf8')).toBe(`${String(exitLine!.reason)} (exit 75)\n`);
   });
 
   it('keeps 75 when its fast drain crashes, and a SIGTERM meanwhile changes nothing: the crash is added to the reason', async () => {

@@ -1,12 +1,14 @@
 /**
  * The pure parts of the guarded diagnostics, from source: who the guard lets through (addresses,
  * CIDR ranges, IPv4-mapped IPv6, the bearer token) and how the cgroup memory headroom is read
- * (v2, v1, no limit, reclaimable page cache), against directories made for each case.
+ * (v2, v1, no limit, reclaimable page cache), against directories made for each case; and the
+ * refusal log, which a flood of refused requests cannot flood.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { createRefusalLog, REFUSAL_LOG_WINDOW_MS } from '../../packages/lifecycle/src/diagnostics/artifacts.js';
 import { createGuard } from '../../packages/lifecycle/src/diagnostics/guard.js';
 import { heapSnapshotRefusal, readMemoryLimit } from '../../packages/lifecycle/src/diagnostics/headroom.js';
 import { DEFAULTS } from '../../packages/lifecycle/src/defaults.js';
@@ -83,5 +85,28 @@ describe('the memory headroom', () => {
     expect(heapSnapshotRefusal(root, 99 * 2 ** 20)).toBeUndefined();
     expect(heapSnapshotRefusal(root, 101 * 2 ** 20)?.reason).toBe('a heap snapshot needs about 202 MiB (2 x 101 MiB of heap in use), and the container has 200 MiB left of its 1024 MiB limit');
     expect(heapSnapshotRefusal(dir({ 'memory.max': 'max', 'memory.current': '1' }), 2 ** 40)).toBeUndefined();
+  });
+});
+
+describe('the refusal log', () => {
+  it('logs one refusal per window and counts the rest into the next line', () => {
+    vi.useFakeTimers();
+    try {
+      const entries: Array<{ obj: object; msg: string | undefined }> = [];
+      const warn = (obj: object, msg?: string) => entries.push({ obj, msg });
+      const logger = { info: warn, warn, error: warn, fatal: warn };
+      const refused = createRefusalLog(logger);
+      const one = { status: 401, reason: 'a bearer token is required', path: '/debug/report', remoteAddress: '10.0.0.9' };
+      for (let i = 0; i < 5; i += 1) refused(one);
+      expect(entries).toHaveLength(1);
+      expect(entries[0]!.obj).toEqual({ event: 'diagnostic', ...one });
+      vi.advanceTimersByTime(REFUSAL_LOG_WINDOW_MS);
+      refused({ ...one, status: 403 });
+      expect(entries).toHaveLength(2);
+      expect(entries[1]!.obj).toMatchObject({ status: 403, suppressedBefore: 4 });
+      expect(entries[1]!.msg).toBe('diagnostic request for /debug/report refused (403): a bearer token is required');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -11,7 +11,7 @@ import { createServer } from 'node:http2';
 import { WebSocketServer } from 'ws';
 import { env } from '../_env.mjs';
 
-export { env, announce } from '../_env.mjs';
+export { env } from '../_env.mjs';
 
 export const replicaId = `${env.host}:${env.port}`;
 /** The h2c port: a second containerPort of the pod (the Service's `h2c` port leads there). */
@@ -43,9 +43,22 @@ export function createH2c() {
   });
 }
 
-export function listen(server, port) {
+let boundH2cPort;
+
+/** Listens on the h2c port (node:http2 server). */
+export function listenH2c(server) {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, env.host, () => resolve(server.address().port));
+    server.listen(h2cPort, env.host, () => resolve((boundH2cPort = server.address().port)));
   });
+}
+
+/** Notes the h2c port a Fastify app with `http2: true` listens on. */
+export function h2cListening(server) {
+  boundH2cPort = server.address().port;
+}
+
+/** The bench's ready line (../_env.mjs), with the h2c port. */
+export function announce(mainPort, probePort) {
+  process.stdout.write(`${JSON.stringify({ bench: 'ready', mainPort, probePort, h2cPort: boundH2cPort, uptimeMs: performance.now() })}\n`);
 }

@@ -5,7 +5,7 @@
 import closeWithGrace from 'close-with-grace';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp, createFastify } from '../_fastify.mjs';
-import { addWebSockets, announce, env, eventStream, h2cPort, replicaId } from './_shared.mjs';
+import { addWebSockets, announce, env, eventStream, h2cListening, h2cPort, replicaId } from './_shared.mjs';
 
 const app = createApp();
 app.get('/readyz', async () => 'ok');
@@ -20,6 +20,7 @@ closeWithGrace({ delay: env.graceMs, logger: false }, async () => {
   await Promise.all([app.close(), h2app.close()]);
 });
 await h2app.listen({ port: h2cPort, host: env.host });
+h2cListening(h2app.server);
 await app.listen({ port: env.port, host: env.host });
 addWebSockets(app.server);
 announce(app.server.address().port);

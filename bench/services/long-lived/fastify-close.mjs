@@ -3,7 +3,7 @@
  * second Fastify app with `http2: true` (h2c), closed on the same signal.
  */
 import { createApp, createFastify } from '../_fastify.mjs';
-import { addWebSockets, announce, env, eventStream, h2cPort, replicaId } from './_shared.mjs';
+import { addWebSockets, announce, env, eventStream, h2cListening, h2cPort, replicaId } from './_shared.mjs';
 
 const app = createApp();
 app.get('/readyz', async () => 'ok');
@@ -14,6 +14,7 @@ app.get('/events', (req, reply) => {
 const h2app = createFastify({ http2: true });
 h2app.get('/', async (req, reply) => reply.header('x-replica', replicaId).send('ok'));
 await h2app.listen({ port: h2cPort, host: env.host });
+h2cListening(h2app.server);
 await app.listen({ port: env.port, host: env.host });
 addWebSockets(app.server);
 for (const signal of ['SIGTERM', 'SIGINT']) {

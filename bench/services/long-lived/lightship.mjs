@@ -5,7 +5,7 @@
 import { createHttpTerminator } from 'http-terminator';
 import { createLightship } from 'lightship';
 import { createApp } from '../_express.mjs';
-import { addWebSockets, announce, createH2c, env, eventStream, h2cPort, listen } from './_shared.mjs';
+import { addWebSockets, announce, createH2c, env, eventStream, listenH2c } from './_shared.mjs';
 
 const lightship = await createLightship({
   detectKubernetes: false,
@@ -19,7 +19,7 @@ const lightship = await createLightship({
 const app = createApp();
 app.get('/events', (req, res) => eventStream(res));
 const h2c = createH2c();
-await listen(h2c, h2cPort);
+await listenH2c(h2c);
 const server = app.listen(env.port, env.host, () => {
   lightship.signalReady();
   announce(server.address().port, lightship.server.address().port);

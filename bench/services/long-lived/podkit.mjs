@@ -7,7 +7,7 @@ import { createMiddleware } from '@podkit/express';
 import express from 'express';
 import { addRoutes } from '../_express.mjs';
 import { createBenchLifecycle } from '../_podkit.mjs';
-import { addWebSockets, announce, createH2c, env, eventStream, h2cPort, listen } from './_shared.mjs';
+import { addWebSockets, announce, createH2c, env, eventStream, listenH2c } from './_shared.mjs';
 
 const lifecycle = await createBenchLifecycle();
 
@@ -18,7 +18,7 @@ app.get('/events', (req, res) => eventStream(res));
 addRoutes(app);
 const h2c = createH2c();
 lifecycle.serve(h2c);
-await listen(h2c, h2cPort);
+await listenH2c(h2c);
 const server = await lifecycle.start(() => app.listen(env.port, env.host));
 addWebSockets(server);
 announce(server.address().port, lifecycle.probeAddress.port);

@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import { createTerminus } from '@godaddy/terminus';
 import { createApp } from '../_express.mjs';
-import { addWebSockets, announce, createH2c, env, eventStream, h2cPort, listen } from './_shared.mjs';
+import { addWebSockets, announce, createH2c, env, eventStream, listenH2c } from './_shared.mjs';
 
 const app = createApp();
 app.get('/events', (req, res) => eventStream(res));
@@ -22,5 +22,5 @@ createTerminus(server, {
   },
 });
 addWebSockets(server);
-await listen(h2c, h2cPort);
+await listenH2c(h2c);
 server.listen(env.port, env.host, () => announce(server.address().port));

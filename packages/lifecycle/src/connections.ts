@@ -119,6 +119,16 @@ export class Connections {
     return true;
   }
 
+  /** The responses on the wire of every connection (forensics, while nothing is counted). */
+  onWire(): ServerResponse[] {
+    const responses: ServerResponse[] = [];
+    for (const socket of this.http) {
+      const res = responseOnWire(socket);
+      if (res) responses.push(res);
+    }
+    return responses;
+  }
+
   /** Connections with a response on the wire: the in-flight count, as far as Node tells it apart. */
   responsesOnWire(): number {
     let count = 0;

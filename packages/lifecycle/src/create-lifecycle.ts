@@ -108,6 +108,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
     attached: new WeakMap<object, AttachedApp>(),
     stopController: new AbortController(),
     warmupController: new AbortController(),
+    running: new Set(),
     uninstalls: [],
     runtime: { started: false, probeServer: undefined, probeAddress: undefined, mainServer: undefined, startServer: undefined, runForeign: undefined, lastAttached: undefined },
     transition(to, reason) {
@@ -134,7 +135,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       runtime.lastAttached = attachment;
       drain.attach(attachment.server);
     },
-    longLivedOpen: () => drain.longLivedOpen(),
+    longLivedOpen: () => drain.gauges.longLivedOpen,
     longLivedClosed: (kind: LongLivedKind, outcome: LongLivedOutcome) => snapshot.longLivedClosed(kind, outcome),
   };
 
@@ -152,7 +153,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       return runtime.mainServer;
     },
     get inFlight() {
-      return drain.inFlight;
+      return drain.gauges.inFlight;
     },
 
     check(name, fn, checkOptions) {

@@ -37,6 +37,11 @@ export const KEEP_ALIVE_WINDOW_MS = 1000;
  */
 export const PRESTOP_SIGNAL_WAIT_MS = 5000;
 
+/** The wait for SIGTERM after a preStop call: PRESTOP_SIGNAL_WAIT_MS, or half of what is left of the budget, whichever is less, so the shutdown that follows still has time before its deadline. */
+export function preStopWaitMs(budgetLeftMs: number): number {
+  return Math.max(0, Math.min(PRESTOP_SIGNAL_WAIT_MS, Math.floor(budgetLeftMs / 2)));
+}
+
 /** The drain delay of a graceful shutdown, in ms. */
 export function drainDelayFor(config: Pick<ResolvedOptions, 'drainDelayMs' | 'preStopSleepSeconds'>, trigger: Trigger, wasReady: boolean): number {
   if (!wasReady) return 0;
@@ -46,8 +51,8 @@ export function drainDelayFor(config: Pick<ResolvedOptions, 'drainDelayMs' | 'pr
 
 /** The wait, after a preStop call's drain delay, for what follows it. */
 export interface PreStopFollowUp {
-  /** Resolves when `followed()` is called, or PRESTOP_SIGNAL_WAIT_MS from now. */
-  wait(): Promise<void>;
+  /** Resolves when `followed()` is called, or `waitMs` from now. */
+  wait(waitMs: number): Promise<void>;
   /** A signal, stop(), a crash or a failed start came: the wait (if any) ends now. */
   followed(): void;
 }
@@ -55,15 +60,15 @@ export interface PreStopFollowUp {
 export function createPreStopFollowUp(logger: Logger): PreStopFollowUp {
   let end: (() => void) | undefined;
   return {
-    wait() {
-      logger.info({ event: 'drain', waitMs: PRESTOP_SIGNAL_WAIT_MS }, 'drain delay over: preStop call answered; waiting for SIGTERM');
+    wait(waitMs) {
+      logger.info({ event: 'drain', waitMs }, 'drain delay over: preStop call answered; waiting for SIGTERM');
       return new Promise((resolve) => {
         // Ref'd: it must fire even when nothing else is left on the loop.
         const timer = setTimeout(() => {
           end = undefined;
-          logger.warn({ event: 'drain', waitMs: PRESTOP_SIGNAL_WAIT_MS }, `no signal followed the preStop call within ${PRESTOP_SIGNAL_WAIT_MS} ms: shutting down anyway`);
+          logger.warn({ event: 'drain', waitMs }, `no signal followed the preStop call within ${waitMs} ms: shutting down anyway`);
           resolve();
-        }, PRESTOP_SIGNAL_WAIT_MS);
+        }, waitMs);
         end = () => {
           end = undefined;
           clearTimeout(timer);

@@ -17,19 +17,18 @@
  *   request is looked at. Connections are followed instead (connections.ts: a Set entry and a
  *   shared 'close' listener each), and what a drain needs to know of their requests Node already
  *   keeps: the response on each wire.
- * - The in-flight gauge while ready is counted from what Node keeps, when asked (sampled-gauges.ts).
- * - `track(req, res)` (adapters) while ready only notes, once per server, a server podkit was not
- *   given (an app mounted on a server the user listens on) and follows its connections from then
- *   on. It closes none of them and leaves that server's listener to its owner.
+ * - The gauges while ready are counted from what Node keeps, when asked (sampled-gauges.ts), and
+ *   `track(req, res)` only notes the servers of requests once (see it).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { IdleCloser } from './close-when-idle.js';
 import { Connections, listedSockets, serverOf } from './connections.js';
 import { countLongLived } from './long-lived/census.js';
+import { longLivedHeld, requestsInFlight } from './drain-forensics.js';
+import type { InFlightRequest } from './forensics.js';
 import { LongLivedClosing } from './long-lived/closing.js';
 import { Http2Drain } from './long-lived/http2.js';
-import type { LongLivedCounts } from './long-lived/outcomes.js';
 import { DEFAULTS } from './defaults.js';
 import type { ResolvedLongLivedOptions } from './options-resolved.js';
 import { RequestAccounting } from './request-accounting.js';
@@ -55,7 +54,8 @@ export class RequestDrain {
   private lastMet: unknown;
   /** Closes each HTTP connection once it has nothing left to answer, from "stop accepting" on. */
   private readonly idle: IdleCloser;
-  private readonly gauges: SampledGauges;
+  /** The in-flight and long-lived gauges, counted from what Node keeps (in flight: exactly during the drain). */
+  readonly gauges: SampledGauges;
   private draining = false;
   /** close() waits here for every HTTP connection to be closed. */
   private readonly httpClosed = new Waiters();
@@ -67,7 +67,9 @@ export class RequestDrain {
   ) {
     const record = snapshot.countLongLivedClosed.bind(snapshot);
     this.h2 = new Http2Drain((delta) => this.snapshot.addInFlight(delta), longLived, record);
-    this.gauges = new SampledGauges(snapshot, () => this.connections.responsesOnWire() + this.h2.streams, () => this.longLivedOpen());
+    this.gauges = new SampledGauges(snapshot, () => this.connections.responsesOnWire() + this.h2.streams, () =>
+      countLongLived({ http: this.connections.http, closingWebSockets: this.longLived.openWebSockets, http2Sessions: this.h2.sessions.size, http2EventStreams: this.h2.openEventStreams() }),
+    );
     this.accounting = new RequestAccounting(snapshot, (socket) => {
       // Node's own bookkeeping for this response runs first; then a socket kept alive by a
       // response that began before the drain is closed here.
@@ -105,8 +107,9 @@ export class RequestDrain {
 
   /**
    * For adapters, and code that sees requests of a server podkit may not have been given. While
-   * ready: nothing per request; the request's server is noted once and followed from then on.
-   * While draining: the request is counted until its response (or its socket) closes, and marked
+   * ready: nothing per request; the request's server (one podkit was not given: an app mounted on a
+   * server the user listens on) is noted once and followed from then on; none of its connections is
+   * closed, and its listener is left to its owner. While draining: the request is counted until its response (or its socket) closes, and marked
    * `Connection: close`. Idempotent per request.
    */
   track(req: IncomingMessage, res: ServerResponse): void {
@@ -130,26 +133,20 @@ export class RequestDrain {
     if (server) this.follow(server);
     if (this.connections.add(socket, false)) this.opened(socket, server, false, Date.now());
     const account = this.accounting.get(socket);
-    if (account) this.accounting.count(socket, account, req, res);
+    if (account) this.accounting.count(socket, account, req, res, true);
   }
 
-  /** Requests in flight: counted exactly while draining; while ready, the connections with a response on the wire, counted now. */
-  get inFlight(): number {
-    return this.gauges.inFlight;
-  }
-
-  /** Long-lived connections open now, by kind, counted on each read (long-lived/census.ts). */
-  longLivedOpen(): LongLivedCounts {
-    return countLongLived({ http: this.connections.http, closingWebSockets: this.longLived.openWebSockets, http2Sessions: this.h2.sessions.size, http2EventStreams: this.h2.openEventStreams() });
+  /** Forensics: the requests in flight and the long-lived connections open now (drain-forensics.ts). */
+  heldBy(): { requests: InFlightRequest[]; longLived: Record<string, number> } {
+    const responses = this.draining ? [...this.accounting.responses()] : this.connections.onWire();
+    return {
+      requests: requestsInFlight(responses, (res) => this.accounting.countedOf(res)),
+      longLived: longLivedHeld(this.gauges.longLivedOpen, [...this.connections.http, ...this.longLived.upgraded], this.h2.streams),
+    };
   }
 
   get openSockets(): number {
     return this.connections.http.size + this.connections.handshakes.size + this.longLived.upgraded.size + this.h2.sessions.size;
-  }
-
-  /** For lifecycles that serve /metrics: keeps the snapshot's gauges near the truth (sampled-gauges.ts). */
-  sampleInFlight(): () => void {
-    return this.gauges.sample();
   }
 
   /**

@@ -5,8 +5,12 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { ExitCodes } from './options-shutdown.js';
+import { fitBytes, type HeldBy } from './forensics.js';
 import type { Logger } from './logger.js';
 import { redactSecrets } from './redact.js';
+
+/** The kubelet keeps at most this many bytes of the termination message. */
+export const TERMINATION_MESSAGE_MAX_BYTES = 4096;
 
 export type ExitKind = 'clean' | 'crash' | 'warmupFailed' | 'shutdownTimeout' | 'forced';
 
@@ -19,15 +23,17 @@ export function exitCodeFor(codes: ExitCodes, kind: ExitKind, signal?: NodeJS.Si
  * Kubernetes reads the container's termination message from this file (the pod's
  * `terminationMessagePath`, `/dev/termination-log` by default) and shows it in `kubectl describe pod`.
  * https://kubernetes.io/docs/tasks/debug/debug-application/determine-reason-pod-failure/
- * Written whole, once, with credentials stripped; a failure to write is not worth failing the exit over.
+ * Written whole, once, with credentials stripped, within the kubelet's 4096 bytes (cut with a
+ * marker, `suffix` kept whole); a failure to write is not worth failing the exit over.
  */
-export function writeTerminationMessage(configured: string | false | undefined, reason: string): string | undefined {
+export function writeTerminationMessage(configured: string | false | undefined, reason: string, suffix = ''): string | undefined {
   if (configured === false) return undefined;
   const path = configured ?? (existsSync('/dev/termination-log') ? '/dev/termination-log' : undefined);
   if (!path) return undefined;
   try {
-    // The kubelet keeps at most 4096 bytes of it.
-    writeFileSync(path, `${redactSecrets(reason).slice(0, 4000)}\n`);
+    // Redacted first, then cut: redaction may lengthen a line ("pwd=x" → "pwd=***").
+    const room = TERMINATION_MESSAGE_MAX_BYTES - Buffer.byteLength(`${suffix}\n`);
+    writeFileSync(path, `${fitBytes(redactSecrets(reason), room)}${suffix}\n`);
     return path;
   } catch {
     return undefined;
@@ -43,6 +49,8 @@ export interface ExitResult {
   code: number;
   kind: ExitKind;
   reason: string;
+  /** What held a shutdown or start that ran out of time, when that is why it ended (also in `reason`). */
+  heldBy?: HeldBy;
 }
 
 export interface ExitSettings {
@@ -57,7 +65,7 @@ export interface ExitSettings {
  * (non-zero codes), one log line, the 'exit' event, the caller's clean-up, then the exit itself.
  */
 export function createExit(settings: ExitSettings, onExit: (result: ExitResult) => void): {
-  leave(kind: ExitKind, reason: string, signal?: NodeJS.Signals): ExitResult;
+  leave(kind: ExitKind, reason: string, signal?: NodeJS.Signals, heldBy?: HeldBy): ExitResult;
   readonly result: ExitResult | undefined;
 } {
   let result: ExitResult | undefined;
@@ -65,13 +73,13 @@ export function createExit(settings: ExitSettings, onExit: (result: ExitResult) 
     get result() {
       return result;
     },
-    leave(kind, reason, signal) {
+    leave(kind, reason, signal, heldBy) {
       if (result) return result;
       const code = exitCodeFor(settings.exitCodes, kind, signal);
-      result = { code, kind, reason };
-      if (code !== 0) writeTerminationMessage(settings.terminationMessagePath, `${reason} (exit ${code})`);
+      result = heldBy ? { code, kind, reason, heldBy } : { code, kind, reason };
+      if (code !== 0) writeTerminationMessage(settings.terminationMessagePath, reason, ` (exit ${code})`);
       const { logger } = settings;
-      (code === 0 ? logger.info : logger.error).call(logger, { event: 'exit', code, kind, reason }, `podkit exit ${code}`);
+      (code === 0 ? logger.info : logger.error).call(logger, { event: 'exit', code, kind, reason, ...(heldBy ? { heldBy } : {}) }, `podkit exit ${code}`);
       onExit(result);
       if (settings.exit) settings.exit(code, reason);
       return result;

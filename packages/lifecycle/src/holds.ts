@@ -9,6 +9,8 @@ export interface Holds {
   hold(name: string): () => void;
   /** Resolves once every hold is released (at once when there is none). */
   released(): Promise<void>;
+  /** The names of the holds not released yet, oldest first. */
+  open(): string[];
 }
 
 export function createHolds(logger: Logger): Holds {
@@ -26,6 +28,9 @@ export function createHolds(logger: Logger): Holds {
         holds.delete(key);
         if (holds.size === 0) for (const resolve of waiters.splice(0)) resolve();
       };
+    },
+    open() {
+      return [...holds.values()];
     },
     released() {
       if (holds.size === 0) return Promise.resolve();

@@ -29,3 +29,4 @@ export { LIFECYCLE_STATES } from './state.js';
 export type { CheckStatus, LifecycleState } from './state.js';
 export type { MainServer } from './drain.js';
 export { redactSecrets } from './redact.js';
+export type { HeldBy, InFlightRequest, StillRunning } from './forensics.js';

@@ -11,7 +11,9 @@ import type { Holds } from './holds.js';
 import type { Logger } from './logger.js';
 import type { ResolvedOptions } from './options-resolved.js';
 import type { ProbeListener } from './probes/server.js';
+import { collectHeldBy, type HeldBy } from './forensics.js';
 import type { Uninstall } from './signals.js';
+import type { RunningStep } from './steps.js';
 import type { HealthSnapshot, LifecycleState } from './state.js';
 
 /** What an adapter tells the core about an app, so `lifecycle.start(app)` works. */
@@ -54,9 +56,21 @@ export interface Parts {
   stopController: AbortController;
   /** Aborts warmups (and the wait for the main port) when a shutdown begins before ready. */
   warmupController: AbortController;
+  /** Warmups and shutdown hooks whose task has not settled (runStep keeps it): for forensics. */
+  running: Set<RunningStep>;
   /** Undone at the exit: signal and crash handlers, the heartbeat, the in-flight sampler. */
   uninstalls: Uninstall[];
   runtime: Runtime;
   /** The one way the state changes: the snapshot's transition, logged and emitted. */
   transition(to: LifecycleState, reason: string): boolean;
+}
+
+/** What holds the service right now (forensics.ts): requests in flight, long-lived connections, holds, running steps, handles. */
+export function heldByOf(parts: Parts): HeldBy {
+  const now = performance.now();
+  return collectHeldBy({
+    drain: () => parts.drain.heldBy(),
+    holds: () => parts.holds.open(),
+    running: () => [...parts.running].map((step) => ({ label: step.label, name: step.name, runningMs: now - step.startedAt })),
+  });
 }

@@ -27,6 +27,17 @@ import type { HealthSnapshot } from './state.js';
 const kTracked = Symbol('podkit.tracked');
 type Tracked = IncomingMessage & { [kTracked]?: true };
 
+/**
+ * When a response was counted, for forensics: `exact` when its request arrived during the drain
+ * (its age is exact); otherwise it was found in flight when the drain began and is at least that old.
+ */
+const kCounted = Symbol('podkit.counted');
+export interface Counted {
+  at: number;
+  exact: boolean;
+}
+type CountedResponse = ServerResponse & { [kCounted]?: Counted };
+
 /** A connection's record, from the drain's start on. While ready there is none. */
 export interface SocketAccount {
   /**
@@ -102,9 +113,11 @@ export class RequestAccounting {
     return true;
   }
 
-  count(socket: Socket, account: SocketAccount, req: IncomingMessage, res: ServerResponse): void {
+  /** `arriving`: the request came during the drain (its 'request' event), not found in flight at its start. */
+  count(socket: Socket, account: SocketAccount, req: IncomingMessage, res: ServerResponse, arriving = false): void {
     if ((req as Tracked)[kTracked]) return;
     (req as Tracked)[kTracked] = true;
+    (res as CountedResponse)[kCounted] = { at: Date.now(), exact: arriving };
     // Already gone (a middleware awaited while the client left, or track() came late): its
     // 'close' was emitted before this or never will be, so counting it would hold inFlight and the
     // drain until the shutdown timeout. Nothing can be written to it anyway.
@@ -114,6 +127,11 @@ export class RequestAccounting {
     // Headers already out: the socket is closed once this response completes (release()).
     if (!res.headersSent) res.setHeader('connection', 'close');
     res.on('close', () => this.release(socket, account, res));
+  }
+
+  /** When a response was counted (forensics), if it was. */
+  countedOf(res: ServerResponse): Counted | undefined {
+    return (res as CountedResponse)[kCounted];
   }
 
   /** Every response counted and not closed yet (the long-lived closing looks for SSE streams among them). */

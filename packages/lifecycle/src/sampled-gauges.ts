@@ -34,8 +34,14 @@ export class SampledGauges {
     private readonly countLongLived: () => LongLivedCounts,
   ) {}
 
+  /** Requests in flight: counted exactly while draining; while ready, the connections with a response on the wire, counted now. */
   get inFlight(): number {
     return this.exact ? this.snapshot.inFlight : this.countInFlight();
+  }
+
+  /** Long-lived connections open now, by kind, counted on each read (long-lived/census.ts). */
+  get longLivedOpen(): LongLivedCounts {
+    return this.countLongLived();
   }
 
   /**

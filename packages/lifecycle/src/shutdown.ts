@@ -15,13 +15,14 @@
  * only a keep-alive window after SIGTERM, and a preStop call has the delay before SIGTERM.
  */
 import type { MainServer } from './drain.js';
-import { PodkitError } from './errors.js';
-import { createExit, type ExitResult } from './exit.js';
+import { PodkitError, TimeoutError } from './errors.js';
+import { createExit, TERMINATION_MESSAGE_MAX_BYTES, type ExitResult } from './exit.js';
 import { exitFor, failureAfterCrash, failureOnBegin, type ExitDecision, type Failure } from './exit-decision.js';
-import type { Parts } from './parts.js';
+import { withHeldBy } from './forensics.js';
+import { heldByOf, type Parts } from './parts.js';
 import { errorMessage } from './redact.js';
 import type { CrashOrigin } from './signals.js';
-import { createPreStopFollowUp, drainDelayFor, type Trigger } from './drain-delay.js';
+import { createPreStopFollowUp, drainDelayFor, preStopWaitMs, type Trigger } from './drain-delay.js';
 import { runStep, type NamedStep } from './steps.js';
 import { sleep } from './timeout.js';
 
@@ -73,13 +74,18 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
   });
   const leave = (decision: ExitDecision) => exit.leave(decision.kind, decision.reason, decision.signal);
 
-  /** Cuts what is left and leaves when `ms` passes first. The timer is ref'd: it must fire even if nothing else holds the loop. */
+  /**
+   * Cuts what is left and leaves when `ms` passes first, saying what held it (forensics.ts), read
+   * before anything is cut. The timer is ref'd: it must fire even if nothing else holds the loop.
+   */
   function deadline(ms: number, what: string): NodeJS.Timeout {
     const timer = setTimeout(() => {
+      const held = heldByOf(parts);
       const cut = drain.openSockets;
       drain.destroyAll();
       void runtime.probeServer?.close();
-      leave(exitFor(failure, { by: 'deadline', what, ms, cut }));
+      const decision = exitFor(failure, { by: 'deadline', what, ms, cut });
+      exit.leave(decision.kind, withHeldBy(decision.reason, held, TERMINATION_MESSAGE_MAX_BYTES), decision.signal, held);
     }, ms);
     deadlines.add(timer);
     return timer;
@@ -87,9 +93,17 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
 
   async function runHooks(): Promise<void> {
     for (const hook of [...hooks].reverse()) {
-      const outcome = await runStep('shutdown hook', hook);
-      // A failing hook is logged and the rest still run: shutdown never throws.
-      if (!outcome.ok) logger.error({ event: 'hook', hook: hook.name, error: errorMessage(outcome.error) }, `shutdown hook "${hook.name}" failed`);
+      const outcome = await runStep('shutdown hook', hook, undefined, parts.running);
+      // A failing hook is logged and the rest still run: shutdown never throws. One that timed out
+      // says what else was holding the shutdown then (the hook itself is among what still runs).
+      if (!outcome.ok) {
+        const held = outcome.error instanceof TimeoutError ? heldByOf(parts) : undefined;
+        const failed = `shutdown hook "${hook.name}" failed`;
+        logger.error(
+          { event: 'hook', hook: hook.name, error: errorMessage(outcome.error), ...(held ? { heldBy: held } : {}) },
+          held ? withHeldBy(`${failed}: ${errorMessage(outcome.error)}`, held, TERMINATION_MESSAGE_MAX_BYTES) : failed,
+        );
+      }
       parts.emit('hook', outcome);
     }
   }
@@ -124,7 +138,9 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
     parts.transition(graceful ? 'draining' : 'failed', reason);
     drain.startDraining();
     parts.warmupController.abort(new PodkitError('ERR_PODKIT_SHUTTING_DOWN', graceful ? `shutdown began during warmup: ${reason}` : reason));
-    const timer = deadline(graceful ? config.shutdownTimeoutMs : config.crashTimeoutMs, graceful ? 'shutdown' : 'fast shutdown');
+    const budgetMs = graceful ? config.shutdownTimeoutMs : config.crashTimeoutMs;
+    const deadlineAt = performance.now() + budgetMs;
+    const timer = deadline(budgetMs, graceful ? 'shutdown' : 'fast shutdown');
 
     const delayMs = graceful ? drainDelayFor(config, trigger, wasReady) : 0;
     let endDelay = () => {};
@@ -136,11 +152,11 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
       // Keep serving while endpoints and load balancers catch up.
       if (delayMs > 0) {
         const afterSleep = trigger === 'signal' && config.preStopSleepSeconds > 0 ? { preStopSleepSeconds: config.preStopSleepSeconds, keepAliveWindowMs: delayMs } : {};
-        logger.info({ event: 'drain', drainDelayMs: delayMs, ...afterSleep, inFlight: drain.inFlight }, 'draining: serving with Connection: close');
+        logger.info({ event: 'drain', drainDelayMs: delayMs, ...afterSleep, inFlight: drain.gauges.inFlight }, 'draining: serving with Connection: close');
         await sleep(delayMs);
       }
       endDelay();
-      if (trigger === 'preStop' && !exit.result && !signalled) await afterPreStop.wait();
+      if (trigger === 'preStop' && !exit.result && !signalled) await afterPreStop.wait(preStopWaitMs(deadlineAt - performance.now()));
       if (exit.result) return;
       if (graceful) parts.transition('stopping', reason);
       await closeEverything();

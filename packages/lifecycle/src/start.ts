@@ -6,10 +6,11 @@
 import type { AddressInfo } from 'node:net';
 import { isMainServer } from './servers.js';
 import type { MainServer } from './drain.js';
-import { InvalidOptionError, PodkitError } from './errors.js';
-import type { Parts } from './parts.js';
-import { createDiagnosticsProducer, logRefusedDiagnostic } from './diagnostics/artifacts.js';
-import type { RefusedDiagnostic } from './diagnostics/protocol.js';
+import { InvalidOptionError, PodkitError, TimeoutError } from './errors.js';
+import { TERMINATION_MESSAGE_MAX_BYTES } from './exit.js';
+import { describeHeldBy, withHeldBy } from './forensics.js';
+import { heldByOf, type Parts } from './parts.js';
+import { createDiagnosticsProducer, createRefusalLog } from './diagnostics/artifacts.js';
 import { createProbeListener, startHeartbeat } from './probes/index.js';
 import { errorKind, errorMessage, redactSecrets } from './redact.js';
 import { handleForeignListeners, installCrashHandlers, installSignalHandlers } from './signals.js';
@@ -37,11 +38,14 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
     for (const task of warmups) {
       const { required } = task.options;
       logger.info({ event: 'warmup', warmup: task.name, required }, `warmup "${task.name}" started`);
-      const outcome = await runStep('warmup', task, parts.warmupController.signal);
+      const outcome = await runStep('warmup', task, parts.warmupController.signal, parts.running);
       parts.emit('warmup', { ...outcome, required });
+      // A task that ran out of time: say what held the start then (the task itself still runs).
+      const held = outcome.error instanceof TimeoutError ? heldByOf(parts) : undefined;
       // A shutdown that aborted the task is no failure of the task: the shutdown owns the exit.
       if (!outcome.ok && (required || parts.warmupController.signal.aborted)) {
-        throw new PodkitError('ERR_PODKIT_WARMUP_FAILED', stepFailure('warmup', outcome), { cause: outcome.error });
+        const failed = stepFailure('warmup', outcome);
+        throw new PodkitError('ERR_PODKIT_WARMUP_FAILED', held ? withHeldBy(failed, held, TERMINATION_MESSAGE_MAX_BYTES) : failed, { cause: outcome.error });
       }
       const durationMs = Math.round(outcome.durationMs);
       if (outcome.ok) {
@@ -51,8 +55,8 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
       // Optional: the service is useful without it (a cache to prime, a JIT to warm). Said once,
       // loudly, and kept where the probes show it; the logger redacts the error.
       logger.warn(
-        { event: 'warmup', warmup: task.name, required: false, ok: false, durationMs, kind: errorKind(outcome.error), error: outcome.error },
-        `${stepFailure('optional warmup', outcome)}; becoming ready without it`,
+        { event: 'warmup', warmup: task.name, required: false, ok: false, durationMs, kind: errorKind(outcome.error), error: outcome.error, ...(held ? { heldBy: held } : {}) },
+        `${stepFailure('optional warmup', outcome)}; becoming ready without it${held ? `; ${describeHeldBy(held, 2048)}` : ''}`,
       );
       parts.snapshot.recordOptionalWarmupFailure(task.name, errorKind(outcome.error), redactSecrets(errorMessage(outcome.error)));
     }
@@ -96,7 +100,7 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
     const probes = config.probes;
     if (!probes) return;
     const diagnostics = probes.diagnostics.enabled
-      ? { produce: createDiagnosticsProducer(probes.diagnostics, logger), refused: (refused: RefusedDiagnostic) => logRefusedDiagnostic(logger, refused) }
+      ? { produce: createDiagnosticsProducer(probes.diagnostics, logger), refused: createRefusalLog(logger) }
       : undefined;
     runtime.probeServer = createProbeListener(parts.snapshot, probes, () => shutdown.preStop(), diagnostics);
     let address: AddressInfo;
@@ -147,7 +151,7 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
         parts.transition('warming', 'start() called');
         parts.uninstalls.push(startHeartbeat(parts.snapshot));
         // While ready nothing counts requests as they come: /metrics reads a sample of the connections.
-        if (config.probes && config.probes.metrics) parts.uninstalls.push(parts.drain.sampleInFlight());
+        if (config.probes && config.probes.metrics) parts.uninstalls.push(parts.drain.gauges.sample());
         for (const runner of parts.checks.values()) runner.start();
         if (config.openMainPort === 'before-warmup') await openMainPort(target);
         await runWarmups();

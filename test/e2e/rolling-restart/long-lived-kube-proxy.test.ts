@@ -1,7 +1,7 @@
 /**
  * Long-lived connections through rolling restarts on the kube-proxy model (the kernel's dataplane
- * in a network namespace of the test's own): WebSocket clients, Server-Sent Events readers and
- * HTTP/2 sessions making requests one after another, each reconnecting through the Service when
+ * in a network namespace of the test's own): WebSocket clients, Server-Sent Events readers (over
+ * HTTP/1 and over HTTP/2) and HTTP/2 sessions making requests one after another, each reconnecting through the Service when
  * its connection is closed, while every replica is replaced. A Service with two ports: `http`
  * (VIP:80 → the pod's PORT: requests, SSE, WebSocket) and `h2c` (VIP:81 → PORT + 2000: HTTP/2).
  *
@@ -15,7 +15,7 @@ import { formatReport, runRollingRestart, tsReplica, type ReplicaSpec, type Roll
 import { formatAbnormal, type LongLivedClientOptions, type LongLivedReport } from '../long-lived-clients.js';
 
 const SERVICE = new URL('../fixtures/long-lived-service.ts', import.meta.url);
-const CLIENTS: LongLivedClientOptions = { webSockets: 8, eventStreams: 6, http2Sessions: 4 };
+const CLIENTS: LongLivedClientOptions = { webSockets: 8, eventStreams: 6, http2Sessions: 4, http2EventStreams: 4 };
 const TIMINGS = {
   /** Longer than the endpoint's lag: a client told to go away reconnects to a replica still in the rules only by chance, never to a closed listener. */
   drainDelayMs: 1500,
@@ -55,15 +55,15 @@ describe('long-lived connections under rolling restarts, through kube-proxy\'s i
     const byKind = (kind: string) => clients.clients.filter((c) => c.kind === kind);
     console.log(
       `[measure] long-lived rolling restart (${TIMINGS.rounds} rounds × 2 replicas): ${clients.abnormal.length} abnormal closes; ` +
-        `WebSocket closes by code ${JSON.stringify(clients.webSocketCloseCodes)}; SSE clean ends ${byKind('sse').reduce((n, c) => n + c.cleanCloses, 0)}; ` +
+        `WebSocket closes by code ${JSON.stringify(clients.webSocketCloseCodes)}; SSE clean ends ${byKind('sse').reduce((n, c) => n + c.cleanCloses, 0)} (over HTTP/2: ${byKind('http2-sse').reduce((n, c) => n + c.cleanCloses, 0)}); ` +
         `HTTP/2 ${byKind('http2').reduce((n, c) => n + c.requests, 0)} requests ok, GOAWAYs ${byKind('http2').reduce((n, c) => n + c.cleanCloses, 0)}, ` +
-        `refused unprocessed and retried ${byKind('http2').reduce((n, c) => n + c.retried, 0)}; ` +
+        `refused unprocessed and retried ${byKind('http2').reduce((n, c) => n + c.retried, 0)} (SSE over HTTP/2: ${byKind('http2-sse').reduce((n, c) => n + c.retried, 0)}); ` +
         `SIGTERM→exit ${report.terminations.map((t) => Math.round(t.elapsedMs)).join(', ')} ms`,
     );
 
     expect(formatAbnormal(clients), timeline).toBe('');
     expect(report.load.failed, timeline).toBe(0);
-    expect(clients.clients).toHaveLength(18);
+    expect(clients.clients).toHaveLength(22);
 
     // The replicas of the last generation are the ones still running at the end.
     const finalIds = new Set(report.finalTerminations.map((t) => report.replicaAddresses[t.replica]));
@@ -92,7 +92,7 @@ describe('long-lived connections under rolling restarts, through kube-proxy\'s i
     const clients = report.clients as LongLivedReport;
     console.log(`[measure] long-lived rolling restart without podkit (1 round × 2 replicas): ${clients.abnormal.length} abnormal closes: ${[...new Set(clients.abnormal.map((a) => `${a.kind} ${a.what}`))].join('; ')}`);
     const kinds = new Set(clients.abnormal.map((a) => a.kind));
-    expect([...kinds].sort()).toEqual(['http2', 'sse', 'websocket']);
+    expect([...kinds].sort()).toEqual(['http2', 'http2-sse', 'sse', 'websocket']);
     expect(clients.webSocketCloseCodes['1006']).toBeGreaterThan(0);
     for (const termination of report.terminations) expect(termination.signal).toBe('SIGTERM');
   });

@@ -134,7 +134,26 @@ export function createDiagnosticsProducer(options: ResolvedDiagnosticsOptions, l
   };
 }
 
-/** A request refused before anything was computed: logged on the main thread, without the token. */
-export function logRefusedDiagnostic(logger: Logger, refused: RefusedDiagnostic): void {
-  logger.warn({ event: 'diagnostic', ...refused }, `diagnostic request for ${refused.path} refused (${refused.status}): ${refused.reason}`);
+/** Refusals logged at most once per this window, in ms; the rest are counted into the next line. */
+export const REFUSAL_LOG_WINDOW_MS = 10_000;
+
+/**
+ * Logs requests refused before anything was computed, on the main thread, never with the token.
+ * Anybody who reaches the probe port can be refused as fast as they can send: one line per window,
+ * with how many were refused unlogged before it, so a flood cannot flood the logs.
+ */
+export function createRefusalLog(logger: Logger): (refused: RefusedDiagnostic) => void {
+  let windowEndsAt = 0;
+  let suppressed = 0;
+  return (refused) => {
+    const now = Date.now();
+    if (now < windowEndsAt) {
+      suppressed += 1;
+      return;
+    }
+    windowEndsAt = now + REFUSAL_LOG_WINDOW_MS;
+    const fields = { event: 'diagnostic', ...refused, ...(suppressed > 0 ? { suppressedBefore: suppressed } : {}) };
+    suppressed = 0;
+    logger.warn(fields, `diagnostic request for ${refused.path} refused (${refused.status}): ${refused.reason}`);
+  };
 }

@@ -5,9 +5,12 @@
  * the session lives, and Node before 24 leaves sessions open on `server.close()`. The clean signal
  * is GOAWAY with NO_ERROR: the client opens its next streams on a new connection (through the load
  * balancer, to another replica) while the streams it has in flight finish. So:
- * - From the drain's start (the drain delay included) every session, and each one opened during
- *   it, gets a GOAWAY whose last stream id is the highest the session has processed (Node's native
- *   goaway picks it when given none), so no stream the client already sent is refused.
+ * - From the drain's start (the drain delay included) every session gets a GOAWAY whose last
+ *   stream id is the highest the session has processed (Node's native goaway picks it when given
+ *   none); a session opened during the drain delay gets it once its first stream is in. A stream
+ *   the client sent while the GOAWAY was on its way is refused (REFUSED_STREAM) unprocessed, which
+ *   HTTP/2 lets the client retry elsewhere; nghttp2 refuses new streams after any GOAWAY it sent,
+ *   and its two-step shutdown notice is not reachable through node:http2.
  * - At "stop accepting" the listener closes and every session is closed gracefully
  *   (`session.close()`: its streams finish, then it closes); close() resolves when all are closed.
  * - Streams count as requests in the in-flight gauge: one shared 'close' listener per stream and
@@ -164,7 +167,10 @@ export class Http2Drain {
       this.allClosed.settle(0);
     });
     if (this.closing) session.close();
-    else if (this.draining) goAway(session);
+    // Opened during the drain delay (the balancer has not caught up yet): its first request comes
+    // with its connection preface, and a GOAWAY sent now would carry last stream id 0 and refuse it
+    // unprocessed. Sent once that stream is in, it lets it be answered and moves the next ones on.
+    else if (this.draining) session.once('stream', () => goAway(session));
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
+import { PodkitError } from '../errors.js';
 
 /** Node keeps the header block it sent as `_header` (a string), however the headers were given (setHeader or writeHead). */
 type NodeResponse = ServerResponse & { _header?: unknown };
@@ -58,10 +59,28 @@ export function endHttp2EventStream(stream: ServerHttp2Stream, retryMs: number |
     if (res.writableEnded) return;
     if (retry) res.write(retry);
     res.end();
+    dropLateWrites(res);
     return;
   }
   if (retry) stream.write(retry);
   stream.end();
+  dropLateWrites(stream);
+}
+
+/**
+ * An SSE handler writes on a timer it clears on 'close', which comes only once END_STREAM is out:
+ * a write of the app's that lands in between would make Node destroy the stream with an error, a
+ * RST_STREAM (INTERNAL_ERROR) undoing the clean end. So from podkit's end on, the app's writes to
+ * this one stream are dropped; a write callback hears why.
+ */
+function dropLateWrites(target: Http2ServerResponse | ServerHttp2Stream): void {
+  (target as { write: unknown }).write = lateWrite;
+}
+
+function lateWrite(...args: unknown[]): boolean {
+  const callback = args.find((arg): arg is (error: Error) => void => typeof arg === 'function');
+  if (callback) process.nextTick(callback, new PodkitError('ERR_PODKIT_SHUTTING_DOWN', 'write after the shutdown ended this event stream'));
+  return false;
 }
 
 /** Node keeps the compatibility API's response on its stream under a symbol described `response` (lib/internal/http2/compat.js). */
