@@ -15,6 +15,7 @@ import {
   type MetricData,
 } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import { LIFECYCLE_STATES } from '@podkit/lifecycle';
 import { exportLifecycleMetrics, OTEL_DEFAULTS, OTEL_METER_NAME } from '@podkit/lifecycle/otel';
 import { nextEvent, stopAll, testLifecycle } from '../in-process/helpers.js';
@@ -140,6 +141,33 @@ describe('exportLifecycleMetrics', () => {
     expect(stateOf(r)).toEqual(oneHot('stopped'));
     expect(single(r, 'podkit.http.server.active_requests')).toBe(0);
 
+    unregister();
+  });
+
+  it('reports long-lived connections open by kind, and how each was closed at shutdown by kind and outcome', async () => {
+    const { meter, read } = sdk();
+    const { lifecycle } = testLifecycle({ probes: false, signals: ['SIGUSR2'], longLived: { closeWindowMs: 50 } });
+    const unregister = exportLifecycleMetrics(lifecycle, { meter });
+    const server = createServer((_req, res) => res.end('hello'));
+    const wss = new WebSocketServer({ server });
+    await lifecycle.start(() => server.listen(0, '127.0.0.1'));
+    const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await new Promise((resolve) => ws.once('open', resolve));
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+
+    const open = (r: Reading, kind: string) => r.get('podkit.long_lived.open')?.points.get(JSON.stringify({ kind }));
+    const closes = (r: Reading, kind: string, outcome: string) => r.get('podkit.long_lived.closed')?.points.get(JSON.stringify({ kind, outcome }));
+    let r = await read();
+    expect([open(r, 'websocket'), open(r, 'sse'), open(r, 'http2')]).toEqual([1, 0, 0]);
+    expect(closes(r, 'websocket', 'clean')).toBe(0);
+
+    await lifecycle.stop('test over');
+    expect(await closed).toBe(1001);
+    r = await read();
+    expect(open(r, 'websocket')).toBe(0);
+    expect(closes(r, 'websocket', 'clean')).toBe(1);
+    expect(closes(r, 'websocket', 'timeout')).toBe(0);
+    wss.close();
     unregister();
   });
 

@@ -19,6 +19,7 @@ import type { LifecycleOptions } from './options.js';
 import type { ResolvedOptions } from './options-resolved.js';
 import type { CheckOptions, HookOptions, WarmupOptions } from './options-tasks.js';
 import type { AttachedApp, Parts } from './parts.js';
+import type { LongLivedKind, LongLivedOutcome } from './long-lived/outcomes.js';
 import { registerPlumbing } from './plumbing.js';
 import { answerProbe, type ProbeAnswer, type ProbeRequest } from './probes/answers.js';
 import { resolveCheckOptions, resolveTimeoutOptions, resolveWarmupOptions } from './resolve-option-groups.js';
@@ -134,6 +135,8 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       runtime.lastAttached = attachment;
       drain.attach(attachment.server);
     },
+    longLivedOpen: () => drain.gauges.longLivedOpen,
+    longLivedClosed: (kind: LongLivedKind, outcome: LongLivedOutcome) => snapshot.longLivedClosed(kind, outcome),
   };
 
   const lifecycle: Lifecycle = {
@@ -150,7 +153,7 @@ export function createLifecycle(options: LifecycleOptions = {}): Lifecycle {
       return runtime.mainServer;
     },
     get inFlight() {
-      return drain.inFlight;
+      return drain.gauges.inFlight;
     },
 
     check(name, fn, checkOptions) {

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { isUpgraded, isWebSocket } from './connections.js';
 import { pathOf, type InFlightRequest } from './forensics.js';
 import { isEventStream } from './long-lived/sse.js';
+import type { LongLivedCounts } from './long-lived/outcomes.js';
 import type { Counted } from './request-accounting.js';
 
 /**
@@ -26,15 +27,13 @@ export function requestsInFlight(responses: readonly ServerResponse[], countedOf
     });
 }
 
-/** Long-lived connections open now, by kind: upgraded sockets (WebSocket or other), SSE streams, HTTP/2 sessions and streams. */
-export function longLivedOpen(sockets: Iterable<Socket>, responses: readonly ServerResponse[], h2: { sessions: ReadonlySet<unknown>; streams: number }): Record<string, number> {
-  let websocket = 0;
+/**
+ * Long-lived connections open now, by kind: WebSocket connections, SSE streams and HTTP/2 sessions
+ * as the gauge counts them (`open`, long-lived/census.ts), plus what holds a shutdown besides:
+ * other upgraded sockets (a 'connect' tunnel, another protocol) among `sockets`, and HTTP/2 streams.
+ */
+export function longLivedHeld(open: LongLivedCounts, sockets: Iterable<Socket>, http2Streams: number): Record<string, number> {
   let upgraded = 0;
-  for (const socket of new Set(sockets)) {
-    if (socket.destroyed || !isUpgraded(socket)) continue;
-    if (isWebSocket(socket)) websocket += 1;
-    else upgraded += 1;
-  }
-  const sse = responses.filter((res) => !res.closed && isEventStream(res)).length;
-  return { websocket, sse, upgraded, 'http2 sessions': h2.sessions.size, 'http2 streams': h2.streams };
+  for (const socket of new Set(sockets)) if (!socket.destroyed && isUpgraded(socket) && !isWebSocket(socket)) upgraded += 1;
+  return { websocket: open.websocket, sse: open.sse, upgraded, 'http2 sessions': open.http2, 'http2 streams': http2Streams };
 }

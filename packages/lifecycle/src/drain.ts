@@ -1,8 +1,8 @@
 /**
  * Draining the main server: `Connection: close` during the drain, the in-flight count, and closing
  * every connection the moment it has nothing left to answer, without resetting anybody. In order:
- * startDraining(), close() (stop accepting), closeUpgraded() after the hooks; destroyAll() past
- * the shutdown's budget. The parts: request-accounting.ts, close-when-idle.ts, long-lived/.
+ * startDraining(), close() (stop accepting), closeUpgraded() after the hooks; destroyAll() past the
+ * shutdown's budget. The parts: request-accounting.ts, close-when-idle.ts, sampled-gauges.ts, long-lived/.
  *
  * Why not http-terminator: it is unmaintained since 2022, it accepts connections that arrive while
  * it terminates and then resets them, and it destroys every socket still open when its timer
@@ -17,23 +17,22 @@
  *   request is looked at. Connections are followed instead (connections.ts: a Set entry and a
  *   shared 'close' listener each), and what a drain needs to know of their requests Node already
  *   keeps: the response on each wire.
- * - The in-flight gauge while ready is counted from what Node keeps, when asked (in-flight-gauge.ts).
- * - `track(req, res)` (adapters) while ready only notes, once per server, a server podkit was not
- *   given (an app mounted on a server the user listens on) and follows its connections from then
- *   on. It closes none of them and leaves that server's listener to its owner.
+ * - The gauges while ready are counted from what Node keeps, when asked (sampled-gauges.ts), and
+ *   `track(req, res)` only notes the servers of requests once (see it).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { IdleCloser } from './close-when-idle.js';
 import { Connections, listedSockets, serverOf } from './connections.js';
-import { longLivedOpen, requestsInFlight } from './drain-forensics.js';
+import { countLongLived } from './long-lived/census.js';
+import { longLivedHeld, requestsInFlight } from './drain-forensics.js';
 import type { InFlightRequest } from './forensics.js';
 import { LongLivedClosing } from './long-lived/closing.js';
-import { InFlightGauge } from './in-flight-gauge.js';
 import { Http2Drain } from './long-lived/http2.js';
 import { DEFAULTS } from './defaults.js';
 import type { ResolvedLongLivedOptions } from './options-resolved.js';
 import { RequestAccounting } from './request-accounting.js';
+import { SampledGauges } from './sampled-gauges.js';
 import { isHttp1Server, isHttp2Server, stopListening, type Http1Server, type MainServer } from './servers.js';
 import type { HealthSnapshot } from './state.js';
 import { Waiters } from './waiters.js';
@@ -55,7 +54,8 @@ export class RequestDrain {
   private lastMet: unknown;
   /** Closes each HTTP connection once it has nothing left to answer, from "stop accepting" on. */
   private readonly idle: IdleCloser;
-  private readonly gauge: InFlightGauge;
+  /** The in-flight and long-lived gauges, counted from what Node keeps (in flight: exactly during the drain). */
+  readonly gauges: SampledGauges;
   private draining = false;
   /** close() waits here for every HTTP connection to be closed. */
   private readonly httpClosed = new Waiters();
@@ -65,15 +65,18 @@ export class RequestDrain {
     private readonly snapshot: HealthSnapshot,
     longLived: ResolvedLongLivedOptions = { ...DEFAULTS.longLived },
   ) {
-    this.h2 = new Http2Drain((delta) => this.snapshot.addInFlight(delta), longLived);
-    this.gauge = new InFlightGauge(snapshot, () => this.connections.responsesOnWire() + this.h2.streams);
+    const record = snapshot.countLongLivedClosed.bind(snapshot);
+    this.h2 = new Http2Drain((delta) => this.snapshot.addInFlight(delta), longLived, record);
+    this.gauges = new SampledGauges(snapshot, () => this.connections.responsesOnWire() + this.h2.streams, () =>
+      countLongLived({ http: this.connections.http, closingWebSockets: this.longLived.openWebSockets, http2Sessions: this.h2.sessions.size, http2EventStreams: this.h2.openEventStreams() }),
+    );
     this.accounting = new RequestAccounting(snapshot, (socket) => {
       // Node's own bookkeeping for this response runs first; then a socket kept alive by a
       // response that began before the drain is closed here.
       if (this.idle.closing) setImmediate(() => this.idle.closeIfIdle(socket));
       this.notifyIfDrained();
     });
-    this.longLived = new LongLivedClosing(longLived, () => this.accounting.responses());
+    this.longLived = new LongLivedClosing(longLived, () => this.accounting.responses(), record);
     this.connections = new Connections({
       opened: (socket, server, handshaking) => this.opened(socket, server, handshaking, Date.now()),
       secured: (socket, raw, server) => {
@@ -104,8 +107,9 @@ export class RequestDrain {
 
   /**
    * For adapters, and code that sees requests of a server podkit may not have been given. While
-   * ready: nothing per request; the request's server is noted once and followed from then on.
-   * While draining: the request is counted until its response (or its socket) closes, and marked
+   * ready: nothing per request; the request's server (one podkit was not given: an app mounted on a
+   * server the user listens on) is noted once and followed from then on; none of its connections is
+   * closed, and its listener is left to its owner. While draining: the request is counted until its response (or its socket) closes, and marked
    * `Connection: close`. Idempotent per request.
    */
   track(req: IncomingMessage, res: ServerResponse): void {
@@ -137,22 +141,12 @@ export class RequestDrain {
     const responses = this.draining ? [...this.accounting.responses()] : this.connections.onWire();
     return {
       requests: requestsInFlight(responses, (res) => this.accounting.countedOf(res)),
-      longLived: longLivedOpen([...this.connections.http, ...this.longLived.upgraded], responses, this.h2),
+      longLived: longLivedHeld(this.gauges.longLivedOpen, [...this.connections.http, ...this.longLived.upgraded], this.h2.streams),
     };
-  }
-
-  /** Requests in flight: counted exactly while draining; while ready, the connections with a response on the wire, counted now. */
-  get inFlight(): number {
-    return this.gauge.value;
   }
 
   get openSockets(): number {
     return this.connections.http.size + this.connections.handshakes.size + this.longLived.upgraded.size + this.h2.sessions.size;
-  }
-
-  /** For lifecycles that serve /metrics: keeps the snapshot's count near the truth while ready (in-flight-gauge.ts). */
-  sampleInFlight(): () => void {
-    return this.gauge.sample();
   }
 
   /**
@@ -164,7 +158,7 @@ export class RequestDrain {
   startDraining(): void {
     if (this.draining) return;
     this.draining = true;
-    this.gauge.countExactly();
+    this.gauges.countExactly();
     // HTTP/2 sessions get their GOAWAY now, during the drain delay: there is no Connection: close.
     this.h2.startDraining();
     const now = Date.now();

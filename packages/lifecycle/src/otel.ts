@@ -22,6 +22,8 @@ import {
   type Observable,
 } from '@opentelemetry/api';
 import { InvalidOptionError, LIFECYCLE_STATES, type CheckEvent, type Lifecycle } from './index.js';
+import { LONG_LIVED_KINDS, LONG_LIVED_OUTCOMES } from './long-lived/outcomes.js';
+import { plumbingOf } from './plumbing.js';
 import { checkHealth, type CheckHealth } from './verdicts.js';
 
 /** The meter name (the instrumentation scope) used when no meter is given. */
@@ -73,6 +75,8 @@ const REPORTED_HEALTHS: readonly CheckHealth[] = ['pass', 'warn', 'fail'];
  * | `podkit.health_check.status` | gauge | `1` | `component`, `status` | 1 for the check's current status (`pass`, `warn`: slow or non-critical failing, `fail`), 0 for the others |
  * | `podkit.health_check.duration` | gauge | `s` | `component` | the last run's duration |
  * | `podkit.http.server.active_requests` | up-down counter | `{request}` | — | requests in flight on the main server |
+ * | `podkit.long_lived.open` | up-down counter | `{connection}` | `kind` | long-lived connections open: `websocket`, `sse`, `http2` (sessions) |
+ * | `podkit.long_lived.closed` | counter | `{connection}` | `kind`, `outcome` | long-lived connections closed at shutdown: `clean`, `app`, `client`, `ended`, `timeout` |
  *
  * Returns the function that stops exporting.
  */
@@ -90,39 +94,35 @@ export function exportLifecycleMetrics(lifecycle: Lifecycle, options: LifecycleM
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
     throw new InvalidOptionError('prefix', prefix, 'an instrument-name prefix: an ASCII letter, then letters, digits, "_", ".", "-" or "/" (at most 200 characters)');
   }
+  const plumbing = plumbingOf(lifecycle, 'exportLifecycleMetrics(lifecycle)');
   const meter = options.meter ?? metrics.getMeter(OTEL_METER_NAME);
   if (typeof meter !== 'object' || meter === null || typeof meter.addBatchObservableCallback !== 'function') {
     throw new InvalidOptionError('meter', meter, 'an OpenTelemetry Meter (metrics.getMeter(name))');
   }
 
-  const state = meter.createObservableGauge(`${prefix}.lifecycle.state`, {
-    description: 'Current lifecycle state: 1 for the current one, 0 for every other.',
-    unit: '1',
-    valueType: ValueType.INT,
-  });
-  const ready = meter.createObservableGauge(`${prefix}.lifecycle.ready`, {
-    description: 'Whether the readiness probe answers 200 (1) or 503 (0).',
-    unit: '1',
-    valueType: ValueType.INT,
-  });
-  const checkUp = meter.createObservableGauge(`${prefix}.health_check.up`, {
-    description: 'Whether a readiness check passes (1) or fails (0), thresholds applied; reported from its first run on.',
-    unit: '1',
-    valueType: ValueType.INT,
-  });
-  const checkStatus = meter.createObservableGauge(`${prefix}.health_check.status`, {
-    description: 'A readiness check\'s status: 1 for the current one (pass; warn: passing slower than slowThresholdMs, or non-critical and failing; fail), 0 for the others.',
-    unit: '1',
-    valueType: ValueType.INT,
-  });
-  const checkDuration = meter.createObservableGauge(`${prefix}.health_check.duration`, {
-    description: 'Duration of the last run of a readiness check.',
-    unit: 's',
-    valueType: ValueType.DOUBLE,
-  });
+  const gauge = (name: string, description: string, unit = '1', valueType = ValueType.INT) =>
+    meter.createObservableGauge(`${prefix}.${name}`, { description, unit, valueType });
+  const state = gauge('lifecycle.state', 'Current lifecycle state: 1 for the current one, 0 for every other.');
+  const ready = gauge('lifecycle.ready', 'Whether the readiness probe answers 200 (1) or 503 (0).');
+  const checkUp = gauge('health_check.up', 'Whether a readiness check passes (1) or fails (0), thresholds applied; reported from its first run on.');
+  const checkStatus = gauge(
+    'health_check.status',
+    "A readiness check's status: 1 for the current one (pass; warn: passing slower than slowThresholdMs, or non-critical and failing; fail), 0 for the others.",
+  );
+  const checkDuration = gauge('health_check.duration', 'Duration of the last run of a readiness check.', 's', ValueType.DOUBLE);
   const activeRequests = meter.createObservableUpDownCounter(`${prefix}.http.server.active_requests`, {
     description: 'Requests in flight on the main server, as the shutdown drain counts them.',
     unit: '{request}',
+    valueType: ValueType.INT,
+  });
+  const longLivedOpen = meter.createObservableUpDownCounter(`${prefix}.long_lived.open`, {
+    description: 'Long-lived connections open on the main server, by kind: websocket, sse, http2 (sessions).',
+    unit: '{connection}',
+    valueType: ValueType.INT,
+  });
+  const longLivedClosed = meter.createObservableCounter(`${prefix}.long_lived.closed`, {
+    description: 'Long-lived connections closed at shutdown, by kind and outcome: clean, app, client, ended, timeout.',
+    unit: '{connection}',
     valueType: ValueType.INT,
   });
 
@@ -134,7 +134,7 @@ export function exportLifecycleMetrics(lifecycle: Lifecycle, options: LifecycleM
     checks.set(event.name, { up: event.status === 'ok' ? 1 : 0, critical: event.critical, durationS: event.durationMs / 1000, health: checkHealth(event) });
   };
 
-  const observables: Observable[] = [state, ready, checkUp, checkStatus, checkDuration, activeRequests];
+  const observables: Observable[] = [state, ready, checkUp, checkStatus, checkDuration, activeRequests, longLivedOpen, longLivedClosed];
   const collect: BatchObservableCallback = (result) => {
     const current = lifecycle.state;
     for (const s of LIFECYCLE_STATES) result.observe(state, s === current ? 1 : 0, { state: s });
@@ -146,6 +146,11 @@ export function exportLifecycleMetrics(lifecycle: Lifecycle, options: LifecycleM
       result.observe(checkDuration, reading.durationS, { component: name });
     }
     result.observe(activeRequests, lifecycle.inFlight);
+    const open = plumbing.longLivedOpen();
+    for (const kind of LONG_LIVED_KINDS) {
+      result.observe(longLivedOpen, open[kind], { kind });
+      for (const outcome of LONG_LIVED_OUTCOMES) result.observe(longLivedClosed, plumbing.longLivedClosed(kind, outcome), { kind, outcome });
+    }
   };
 
   const unsubscribe = lifecycle.on('check', onCheck);

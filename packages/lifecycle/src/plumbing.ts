@@ -4,11 +4,16 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidOptionError } from './errors.js';
+import type { LongLivedCounts, LongLivedKind, LongLivedOutcome } from './long-lived/outcomes.js';
 import type { AttachedApp } from './parts.js';
 
 export interface Plumbing {
   track(req: IncomingMessage, res: ServerResponse): void;
   attach(app: object, attached: AttachedApp): void;
+  /** Long-lived connections open now (counted on each call), for the OpenTelemetry export. */
+  longLivedOpen(): LongLivedCounts;
+  /** Long-lived connections closed at shutdown, by kind and outcome. */
+  longLivedClosed(kind: LongLivedKind, outcome: LongLivedOutcome): number;
 }
 
 const plumbings = new WeakMap<object, Plumbing>();

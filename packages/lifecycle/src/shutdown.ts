@@ -152,7 +152,7 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
       // Keep serving while endpoints and load balancers catch up.
       if (delayMs > 0) {
         const afterSleep = trigger === 'signal' && config.preStopSleepSeconds > 0 ? { preStopSleepSeconds: config.preStopSleepSeconds, keepAliveWindowMs: delayMs } : {};
-        logger.info({ event: 'drain', drainDelayMs: delayMs, ...afterSleep, inFlight: drain.inFlight }, 'draining: serving with Connection: close');
+        logger.info({ event: 'drain', drainDelayMs: delayMs, ...afterSleep, inFlight: drain.gauges.inFlight }, 'draining: serving with Connection: close');
         await sleep(delayMs);
       }
       endDelay();

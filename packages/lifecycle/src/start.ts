@@ -152,7 +152,7 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
         parts.transition('warming', 'start() called');
         parts.uninstalls.push(startHeartbeat(parts.snapshot));
         // While ready nothing counts requests as they come: /metrics reads a sample of the connections.
-        if (config.probes && config.probes.metrics) parts.uninstalls.push(parts.drain.sampleInFlight());
+        if (config.probes && config.probes.metrics) parts.uninstalls.push(parts.drain.gauges.sample());
         for (const runner of parts.checks.values()) runner.start();
         if (config.openMainPort === 'before-warmup') await openMainPort(target);
         await runWarmups();

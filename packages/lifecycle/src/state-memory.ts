@@ -5,28 +5,44 @@
  *
  * Layout (all little-endian on every platform Node runs on; times are integers):
  *
- *   header (32 bytes, one per lifecycle)          check (56 bytes, one per check)
+ *   header (104 bytes, one per lifecycle)         check (56 bytes, one per check)
  *   Int32[0]  state (index in LIFECYCLE_STATES)   Int32[0]  status (0 pending, 1 ok, 2 failing)
  *   Int32[1]  warmedUp (0 or 1)                   Int32[1]  consecutive failures
  *   Int32[2]  requests in flight                  Int32[2]  consecutive successes
  *   Int32[3]  (reserved)                          Int32[3]  slow (1: the last run passed, but slowly)
  *   Int64[2]  heartbeat: monotonic ns, 0 = off    Int64[2]  last duration, µs (-1: none yet)
  *   Int64[3]  (reserved)                          Int64[3]  last status change, epoch ms
- *                                                 Int64[4]  last run, epoch ms (-1: none yet)
- *                                                 Int64[5]  runs
- *                                                 Int64[6]  failed runs
+ *   Int32[8..10]  long-lived connections open,    Int64[4]  last run, epoch ms (-1: none yet)
+ *                 by kind (LONG_LIVED_KINDS)      Int64[5]  runs
+ *   Int32[11..25] long-lived connections closed   Int64[6]  failed runs
+ *                 at shutdown, by kind × outcome
+ *                 (LONG_LIVED_OUTCOMES)
  *
  * What never changes (a check's name, whether it is critical, its slow threshold) reaches the worker once, when the
  * check is registered. The last error's kind and message are text, only shown in bodies and only
  * changed when a check fails differently: they travel as messages (see `onText`).
  */
+import { LONG_LIVED_KINDS, LONG_LIVED_OUTCOMES, type LongLivedKind, type LongLivedOutcome } from './long-lived/outcomes.js';
 import { CHECK_STATUSES, type CheckStatus, type CheckVerdictReader } from './verdicts.js';
 
-export const HEADER_BYTES = 32;
 export const H_STATE = 0;
 export const H_WARMED_UP = 1;
 export const H_IN_FLIGHT = 2;
 export const H64_HEARTBEAT = 2;
+const H_LONG_LIVED_OPEN = 8;
+const H_LONG_LIVED_CLOSED = H_LONG_LIVED_OPEN + LONG_LIVED_KINDS.length;
+/** The header's Int32 slots, rounded up to whole Int64 ones. */
+export const HEADER_BYTES = Math.ceil((4 * (H_LONG_LIVED_CLOSED + LONG_LIVED_KINDS.length * LONG_LIVED_OUTCOMES.length)) / 8) * 8;
+
+/** The header's Int32 slot of the gauge of long-lived connections of `kind` open. */
+export function longLivedOpenSlot(kind: LongLivedKind): number {
+  return H_LONG_LIVED_OPEN + LONG_LIVED_KINDS.indexOf(kind);
+}
+
+/** The header's Int32 slot of the counter of `kind` connections closed with `outcome`. */
+export function longLivedClosedSlot(kind: LongLivedKind, outcome: LongLivedOutcome): number {
+  return H_LONG_LIVED_CLOSED + LONG_LIVED_KINDS.indexOf(kind) * LONG_LIVED_OUTCOMES.length + LONG_LIVED_OUTCOMES.indexOf(outcome);
+}
 
 export const CHECK_BYTES = 56;
 const C_STATUS = 0;

@@ -18,11 +18,14 @@ import {
   H_STATE,
   H_WARMED_UP,
   HEADER_BYTES,
+  longLivedClosedSlot,
+  longLivedOpenSlot,
   monotonicNs,
   type CheckRegistration,
   type CheckText,
   type CheckVerdictFields,
 } from './state-memory.js';
+import { LONG_LIVED_KINDS, type LongLivedCounts, type LongLivedKind, type LongLivedOutcome } from './long-lived/outcomes.js';
 import {
   canTransition,
   isAlive,
@@ -69,7 +72,7 @@ export class HealthSnapshot implements SnapshotReader {
    */
   constructor(liveness: SnapshotLiveness, readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(HEADER_BYTES)) {
     this.heartbeatTimeoutMs = liveness.heartbeatTimeoutMs;
-    this.i32 = new Int32Array(buffer, 0, 4);
+    this.i32 = new Int32Array(buffer, 0, HEADER_BYTES / 4);
     this.i64 = new BigInt64Array(buffer, 0, HEADER_BYTES / 8);
   }
 
@@ -91,6 +94,14 @@ export class HealthSnapshot implements SnapshotReader {
 
   get inFlight(): number {
     return Atomics.load(this.i32, H_IN_FLIGHT);
+  }
+
+  longLivedOpen(kind: LongLivedKind): number {
+    return Atomics.load(this.i32, longLivedOpenSlot(kind));
+  }
+
+  longLivedClosed(kind: LongLivedKind, outcome: LongLivedOutcome): number {
+    return Atomics.load(this.i32, longLivedClosedSlot(kind, outcome));
   }
 
   get heartbeatAgeMs(): number | undefined {
@@ -126,6 +137,16 @@ export class HealthSnapshot implements SnapshotReader {
   /** Sets the in-flight count outright: a sample of the connections while ready, or 0 when the drain starts counting. */
   setInFlight(count: number): void {
     Atomics.store(this.i32, H_IN_FLIGHT, count);
+  }
+
+  /** Sets how many long-lived connections of each kind are open (a sample of the main server's connections). */
+  setLongLivedOpen(counts: LongLivedCounts): void {
+    for (const kind of LONG_LIVED_KINDS) Atomics.store(this.i32, longLivedOpenSlot(kind), counts[kind]);
+  }
+
+  /** Counts one long-lived connection closed at shutdown, by how it was closed. */
+  countLongLivedClosed(kind: LongLivedKind, outcome: LongLivedOutcome): void {
+    Atomics.add(this.i32, longLivedClosedSlot(kind, outcome), 1);
   }
 
   /** Records that the main loop turned (`now`), or, with 0, that no heartbeat runs (nothing to judge). */

@@ -3,6 +3,8 @@
  * reader: the in-thread snapshot, the probe worker's view of the same memory and the adapters.
  * Pure: no memory, no clock, no I/O.
  */
+import type { LongLivedKind, LongLivedOutcome } from './long-lived/outcomes.js';
+
 export type LifecycleState = 'starting' | 'warming' | 'ready' | 'draining' | 'stopping' | 'stopped' | 'failed';
 
 export const LIFECYCLE_STATES: readonly LifecycleState[] = ['starting', 'warming', 'ready', 'draining', 'stopping', 'stopped', 'failed'];
@@ -67,6 +69,10 @@ export interface SnapshotReader {
   /** Requests in flight on the main server. */
   readonly inFlight: number;
   readonly checks: ReadonlyMap<string, CheckVerdictReader>;
+  /** Long-lived connections of `kind` open, as last sampled. */
+  longLivedOpen(kind: LongLivedKind): number;
+  /** Long-lived connections of `kind` closed at shutdown with `outcome`. */
+  longLivedClosed(kind: LongLivedKind, outcome: LongLivedOutcome): number;
   /** Optional warmups (`required: false`) that failed or timed out; the service became ready without them. */
   readonly optionalWarmupFailures: readonly OptionalWarmupFailure[];
 }

@@ -45,3 +45,9 @@ export interface RefusedDiagnostic {
   path: string;
   remoteAddress: string;
 }
+
+/** The main thread's diagnostics: the producer, and where refusals are logged. */
+export interface MainDiagnostics {
+  produce: DiagnosticsRunner;
+  refused: (refused: RefusedDiagnostic) => void;
+}

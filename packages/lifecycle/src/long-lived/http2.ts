@@ -27,6 +27,7 @@ import { constants, type Http2Session, type ServerHttp2Stream } from 'node:http2
 import type { ResolvedLongLivedOptions } from '../options-resolved.js';
 import { stopListening, type Http2MainServer } from '../servers.js';
 import { Waiters } from '../waiters.js';
+import type { RecordLongLivedClose } from './outcomes.js';
 import { endHttp2EventStream, isHttp2EventStream } from './sse.js';
 
 /** While sessions are being closed, how often open streams are looked at for an SSE stream whose headers went out since. */
@@ -39,6 +40,8 @@ export class Http2Drain {
   private readonly open = new Set<ServerHttp2Stream>();
   /** SSE streams found at or after "stop accepting", ended (or to be) by podkit. */
   private readonly eventStreams = new Set<ServerHttp2Stream>();
+  /** Sessions and SSE streams podkit destroyed or cancelled at a bound: their close is counted a timeout. */
+  private readonly cut = new WeakSet<Http2Session | ServerHttp2Stream>();
   private draining = false;
   private closing = false;
   private closingAt = 0;
@@ -48,10 +51,14 @@ export class Http2Drain {
   private readonly onStream: (stream: ServerHttp2Stream) => void;
   private readonly onStreamClose: () => void;
 
-  /** `inFlight(+1 | -1)` is told of each stream that opens or closes while draining. */
+  /**
+   * `inFlight(+1 | -1)` is told of each stream that opens or closes while draining; `record` of each
+   * session closed from the drain's start on, and of each SSE stream closed from "stop accepting" on.
+   */
   constructor(
     private readonly inFlight: (delta: number) => void,
     private readonly longLived: ResolvedLongLivedOptions,
+    private readonly record: RecordLongLivedClose,
   ) {
     const drain = this;
     this.onSession = (session) => this.add(session);
@@ -71,6 +78,13 @@ export class Http2Drain {
   /** Streams opened and not closed yet. */
   get streams(): number {
     return this.open.size;
+  }
+
+  /** SSE streams open now (the gauge's sample walks the open streams; nothing is kept per stream for it). */
+  openEventStreams(): number {
+    let count = 0;
+    for (const stream of this.open) if (isHttp2EventStream(stream)) count += 1;
+    return count;
   }
 
   attach(server: Http2MainServer): void {
@@ -105,7 +119,7 @@ export class Http2Drain {
         // until every session is closed. Unref'd, like the budget: the shutdown's deadline bounds the process.
         this.streamScan = setInterval(() => this.endEventStreams(), STREAM_SCAN_MS).unref();
         setTimeout(() => {
-          for (const stream of this.eventStreams) if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+          for (const stream of this.eventStreams) this.cancel(stream);
         }, this.longLived.budgetMs).unref();
       }
     }
@@ -114,13 +128,25 @@ export class Http2Drain {
 
   destroyAll(): void {
     clearInterval(this.streamScan);
-    for (const session of this.sessions) session.destroy();
+    for (const stream of this.eventStreams) this.cut.add(stream);
+    for (const session of this.sessions) {
+      this.cut.add(session);
+      session.destroy();
+    }
+  }
+
+  private cancel(stream: ServerHttp2Stream): void {
+    if (stream.closed) return;
+    this.cut.add(stream);
+    stream.close(constants.NGHTTP2_CANCEL);
   }
 
   private endEventStreams(): void {
     for (const stream of this.open) {
       if (this.eventStreams.has(stream) || !isHttp2EventStream(stream)) continue;
       this.eventStreams.add(stream);
+      // Ended with END_STREAM, it closes with NO_ERROR; a client that reset it first left on its own.
+      stream.once('close', () => this.record('sse', this.cut.has(stream) ? 'timeout' : stream.rstCode === constants.NGHTTP2_NO_ERROR ? 'clean' : 'client'));
       // A random moment of what is left of the close window, as for HTTP/1 streams and WebSockets.
       // Ref'd: the end is what the session's close, and so the exit, waits for.
       const left = Math.max(0, this.longLived.closeWindowMs - (Date.now() - this.closingAt));
@@ -134,6 +160,8 @@ export class Http2Drain {
     session.prependListener('stream', this.onStream);
     session.once('close', () => {
       this.sessions.delete(session);
+      // From the drain's start every session has its GOAWAY: unless podkit cut it, it closed cleanly.
+      if (this.draining) this.record('http2', this.cut.has(session) ? 'timeout' : 'clean');
       if (this.sessions.size > 0) return;
       clearInterval(this.streamScan);
       this.allClosed.settle(0);

@@ -25,21 +25,23 @@ const CLOSE_FRAME = Buffer.from([0x88, 0x02, GOING_AWAY >> 8, GOING_AWAY & 0xff]
 
 /**
  * Writes the close frame, then waits up to `timeoutMs` for the peer to end or close the socket;
- * `end` is called after that (or at once when the socket is already gone).
+ * `end` is called after that, `answered` telling whether the peer did (or at once, unanswered,
+ * when the socket is already gone).
  */
-export function sayGoingAway(socket: Socket, timeoutMs: number, end: (socket: Socket) => void): void {
+export function sayGoingAway(socket: Socket, timeoutMs: number, end: (socket: Socket, answered: boolean) => void): void {
   if (socket.destroyed || !socket.writable) {
-    end(socket);
+    end(socket, false);
     return;
   }
   socket.write(CLOSE_FRAME);
-  const timer = setTimeout(done, timeoutMs);
-  socket.once('end', done);
-  socket.once('close', done);
-  function done(): void {
+  const timer = setTimeout(() => done(false), timeoutMs);
+  const answered = () => done(true);
+  socket.once('end', answered);
+  socket.once('close', answered);
+  function done(peer: boolean): void {
     clearTimeout(timer);
-    socket.off('end', done);
-    socket.off('close', done);
-    end(socket);
+    socket.off('end', answered);
+    socket.off('close', answered);
+    end(socket, peer);
   }
 }

@@ -4,7 +4,7 @@
  * give the same answers (`answers.ts`) from the same snapshot. With `probes.diagnostics` enabled,
  * both serve the guarded diagnostics, produced on the main thread by `diagnostics`.
  */
-import type { DiagnosticsRunner, RefusedDiagnostic } from '../diagnostics/protocol.js';
+import type { MainDiagnostics } from '../diagnostics/protocol.js';
 import { createDiagnosticsHandler } from '../diagnostics/http.js';
 import type { ResolvedProbeOptions } from '../options-resolved.js';
 import { createProbeServer, type ProbeListener } from './server.js';
@@ -15,12 +15,7 @@ import { createPreStopRoute, type PreStopHandlers } from './pre-stop.js';
 
 export { startHeartbeat } from './heartbeat.js';
 export type { ProbeListener };
-
-/** The main thread's diagnostics: the producer, and where refusals are logged. */
-export interface MainDiagnostics {
-  produce: DiagnosticsRunner;
-  refused: (refused: RefusedDiagnostic) => void;
-}
+export type { MainDiagnostics };
 
 /**
  * `preStop` starts the drain for a preStop call that passed the guard, and logs one that did not (only with `options.preStopToken`);

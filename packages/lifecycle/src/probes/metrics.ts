@@ -1,4 +1,5 @@
 /** `/metrics`: the lifecycle's state and every check's verdict in the Prometheus text format. */
+import { LONG_LIVED_KINDS, LONG_LIVED_OUTCOMES } from '../long-lived/outcomes.js';
 import { CHECK_HEALTHS, checkHealth, isReady, type SnapshotReader } from '../state.js';
 
 export function renderMetrics(snapshot: SnapshotReader): string {
@@ -38,5 +39,11 @@ export function renderMetrics(snapshot: SnapshotReader): string {
   for (const c of snapshot.checks.values()) lines.push(`podkit_check_failures_total{check="${label(c.name)}"} ${c.failures}`);
   lines.push('# HELP podkit_warmup_optional_failed An optional warmup failed or timed out; the service became ready without it.', '# TYPE podkit_warmup_optional_failed gauge');
   for (const w of snapshot.optionalWarmupFailures) lines.push(`podkit_warmup_optional_failed{warmup="${label(w.name)}",kind="${label(w.kind)}"} 1`);
+  lines.push('# HELP podkit_long_lived_open Long-lived connections open on the main server: WebSocket, SSE streams, HTTP/2 sessions.', '# TYPE podkit_long_lived_open gauge');
+  for (const kind of LONG_LIVED_KINDS) lines.push(`podkit_long_lived_open{kind="${kind}"} ${snapshot.longLivedOpen(kind)}`);
+  lines.push('# HELP podkit_long_lived_closed_total Long-lived connections closed at shutdown, by how: clean, app, client, ended, timeout.', '# TYPE podkit_long_lived_closed_total counter');
+  for (const kind of LONG_LIVED_KINDS) {
+    for (const outcome of LONG_LIVED_OUTCOMES) lines.push(`podkit_long_lived_closed_total{kind="${kind}",outcome="${outcome}"} ${snapshot.longLivedClosed(kind, outcome)}`);
+  }
   return `${lines.join('\n')}\n`;
 }

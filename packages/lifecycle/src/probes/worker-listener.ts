@@ -14,7 +14,7 @@ import type { ResolvedProbeOptions } from '../options-resolved.js';
 import type { PreStopHandlers } from './pre-stop.js';
 import type { ProbeListener } from './server.js';
 import { serveDiagnostics } from '../diagnostics/bridge.js';
-import type { MainDiagnostics } from './index.js';
+import type { MainDiagnostics } from '../diagnostics/protocol.js';
 import { errorMessage } from '../redact.js';
 import type { CheckRegistration, HealthSnapshot, SnapshotMessage } from '../state.js';
 
