@@ -9,7 +9,7 @@
  */
 import { Agent } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { get } from '../support/http.js';
+import { get, waitFor } from '../support/http.js';
 import { createTracker, indexOf, isState, ms, output } from './helpers.js';
 
 const t = createTracker();
@@ -89,6 +89,14 @@ describe.each(['worker', 'main'] as const)('the preStop endpoint, probe listener
     }
     expect((await get(probePort, '/readyz')).status).toBe(200);
     expect(f.lines.some((l) => l.event === 'state' && l.to === 'draining')).toBe(false);
+    // Seen in the log (the first refusal; the rest within 10 s are counted into the next line), token not shown.
+    const refusals = await waitFor(() => {
+      const lines = f.lines.filter((l) => l.event === 'prestop');
+      return lines.length > 0 ? lines : undefined;
+    });
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatchObject({ level: 'warn', status: 401, method: 'GET' });
+    expect(output(f)).not.toContain(TOKEN);
   });
 });
 

@@ -12,6 +12,7 @@ import { describeHeldBy, withHeldBy } from './forensics.js';
 import { heldByOf, type Parts } from './parts.js';
 import { createDiagnosticsProducer, createRefusalLog } from './diagnostics/artifacts.js';
 import { createProbeListener, startHeartbeat } from './probes/index.js';
+import { createPreStopRefusalLog } from './probes/pre-stop.js';
 import { errorKind, errorMessage, redactSecrets } from './redact.js';
 import { handleForeignListeners, installCrashHandlers, installSignalHandlers } from './signals.js';
 import type { Shutdown } from './shutdown.js';
@@ -102,7 +103,7 @@ export function createStart(parts: Parts, shutdown: Shutdown, warmups: readonly 
     const diagnostics = probes.diagnostics.enabled
       ? { produce: createDiagnosticsProducer(probes.diagnostics, logger), refused: createRefusalLog(logger) }
       : undefined;
-    runtime.probeServer = createProbeListener(parts.snapshot, probes, () => shutdown.preStop(), diagnostics);
+    runtime.probeServer = createProbeListener(parts.snapshot, probes, { begin: () => shutdown.preStop(), refused: createPreStopRefusalLog(logger) }, diagnostics);
     let address: AddressInfo;
     try {
       address = await runtime.probeServer.listen();

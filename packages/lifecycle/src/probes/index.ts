@@ -11,21 +11,21 @@ import { createProbeServer, type ProbeListener } from './server.js';
 import { answerProbe } from './answers.js';
 import type { HealthSnapshot } from '../state.js';
 import { createWorkerProbeListener } from './worker-listener.js';
-import { createPreStopRoute, type BeginPreStop } from './pre-stop.js';
+import { createPreStopRoute, type PreStopHandlers } from './pre-stop.js';
 
 export { startHeartbeat } from './heartbeat.js';
 export type { ProbeListener };
 export type { MainDiagnostics };
 
 /**
- * `onPreStop` starts the drain for a preStop call that passed the guard (only with `options.preStopToken`);
+ * `preStop` starts the drain for a preStop call that passed the guard, and logs one that did not (only with `options.preStopToken`);
  * `diagnostics` produces the guarded diagnostics (only with `options.diagnostics.enabled`).
  */
-export function createProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions, onPreStop: BeginPreStop, diagnostics?: MainDiagnostics): ProbeListener {
+export function createProbeListener(snapshot: HealthSnapshot, options: ResolvedProbeOptions, preStop: PreStopHandlers, diagnostics?: MainDiagnostics): ProbeListener {
   if (options.thread === 'main') {
-    const preStop = options.preStopToken ? createPreStopRoute(options.preStopToken, onPreStop) : undefined;
+    const preStopRoute = options.preStopToken ? createPreStopRoute(options.preStopToken, preStop) : undefined;
     const handler = diagnostics && createDiagnosticsHandler(options.diagnostics, diagnostics.produce, diagnostics.refused);
-    return createProbeServer((request) => answerProbe(snapshot, request, options), options, preStop, handler);
+    return createProbeServer((request) => answerProbe(snapshot, request, options), options, preStopRoute, handler);
   }
-  return createWorkerProbeListener(snapshot, options, onPreStop, diagnostics);
+  return createWorkerProbeListener(snapshot, options, preStop, diagnostics);
 }

@@ -18,6 +18,7 @@
  * drain is the main thread's (a message from the worker thread, a direct call on the main thread).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Logger } from '../logger.js';
 import type { ProbeAnswer, ProbeRequest } from './answers.js';
 import { splitUrl } from './paths.js';
 
@@ -34,21 +35,56 @@ export interface GuardedRequest extends ProbeRequest {
  */
 export type LateRoute = (request: GuardedRequest) => ProbeAnswer | Promise<ProbeAnswer> | undefined;
 
-/** Starts the drain (or joins the one under way); resolves when its drain delay is over. */
-export type BeginPreStop = () => Promise<void>;
+/** What the main thread does with a preStop call. */
+export interface PreStopHandlers {
+  /** Starts the drain (or joins the one under way); resolves when its drain delay is over. */
+  begin(): Promise<void>;
+  /** A call the guard turned away (401 or 405): logged, so an attempt to drain the pod is seen. */
+  refused(status: number, method: string): void;
+}
+
+/** Refusals are logged at most once per this many ms, with the count of those not logged: a flood must not flood the log. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
+/** The main thread's `refused`: one warning line, then at most one per REFUSAL_LOG_INTERVAL_MS saying how many more came. */
+export function createPreStopRefusalLog(logger: Logger): PreStopHandlers['refused'] {
+  let loggedAt = -Infinity;
+  let unlogged = 0;
+  return (status, method) => {
+    const now = performance.now();
+    if (now - loggedAt < REFUSAL_LOG_INTERVAL_MS) {
+      unlogged += 1;
+      return;
+    }
+    loggedAt = now;
+    const more = unlogged;
+    unlogged = 0;
+    logger.warn(
+      { event: 'prestop', status, method, ...(more > 0 ? { refusedSinceLastLine: more } : {}) },
+      `${method} ${PRESTOP_PATH} refused with ${status}: ${status === 401 ? 'no valid bearer token' : 'only GET starts the drain'}; nothing started`,
+    );
+  };
+}
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-/** The preStop route for `token`, which calls `begin` for a call that passes the guard. */
-export function createPreStopRoute(token: string, begin: BeginPreStop): LateRoute {
+/** The preStop route for `token`: `begin` for a call that passes the guard, `refused` for one that does not. */
+export function createPreStopRoute(token: string, { begin, refused }: PreStopHandlers): LateRoute {
   // Digests of equal length, so that timingSafeEqual tells nothing, not even the token's length.
   const expected = digest(`Bearer ${token}`);
   return (request) => {
     const path = splitUrl(request.url, '').path;
     if (path !== PRESTOP_PATH && path !== `${PRESTOP_PATH}/`) return undefined;
-    if (request.method.toUpperCase() !== 'GET') return answer(405, 'method not allowed\n', { allow: 'GET' });
+    const method = request.method.toUpperCase();
+    if (method !== 'GET') {
+      refused(405, method);
+      return answer(405, 'method not allowed\n', { allow: 'GET' });
+    }
     const given = request.authorization?.trim().replace(/^bearer\s+/i, 'Bearer ') ?? '';
-    if (!timingSafeEqual(digest(given), expected)) return answer(401, 'unauthorized\n', { 'www-authenticate': 'Bearer realm="podkit-prestop"' });
+    if (!timingSafeEqual(digest(given), expected)) {
+      refused(401, method);
+      return answer(401, 'unauthorized\n', { 'www-authenticate': 'Bearer realm="podkit-prestop"' });
+    }
     return begin().then(
       () => answer(200, 'drain delay over\n'),
       // begin() does not reject; should it, the kubelet still gets an answer (and sends SIGTERM).

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { PodkitError } from '../errors.js';
 import type { ResolvedProbeOptions } from '../options-resolved.js';
-import type { BeginPreStop } from './pre-stop.js';
+import type { PreStopHandlers } from './pre-stop.js';
 import type { ProbeListener } from './server.js';
 import { serveDiagnostics } from '../diagnostics/bridge.js';
 import type { MainDiagnostics } from '../diagnostics/protocol.js';
@@ -44,7 +44,8 @@ export interface ListenErrorData {
  * What the worker tells the main thread: listening, or why not (once, first); then a preStop call
  * that passed the guard (`id` numbers it, for the answer).
  */
-export type ProbeWorkerReport = { type: 'listening'; address: AddressInfo } | { type: 'listen-error'; error: ListenErrorData } | { type: 'prestop'; id: number };
+export type ProbeWorkerReport = { type: 'listening'; address: AddressInfo } | { type: 'listen-error'; error: ListenErrorData } | { type: 'prestop'; id: number }
+  | { type: 'prestop-refused'; status: number; method: string };
 
 /** The main thread's answer to a preStop call: its drain delay is over. */
 export interface PreStopDone {
@@ -57,7 +58,7 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 export function createWorkerProbeListener(
   snapshot: HealthSnapshot,
   options: ResolvedProbeOptions,
-  onPreStop?: BeginPreStop,
+  preStop?: PreStopHandlers,
   diagnostics?: MainDiagnostics,
 ): ProbeListener {
   let worker: Worker | undefined;
@@ -122,11 +123,12 @@ export function createWorkerProbeListener(
             return;
           }
           // The drain is the main thread's to start; the worker only decided the call may start it.
-          if (options.preStopToken && onPreStop) {
+          if (options.preStopToken && preStop) {
             thread.on('message', (message: ProbeWorkerReport) => {
+              if (message.type === 'prestop-refused') preStop.refused(message.status, message.method);
               if (message.type !== 'prestop') return;
               const done: PreStopDone = { type: 'prestop-done', id: message.id };
-              void onPreStop().then(() => thread.postMessage(done));
+              void preStop.begin().then(() => thread.postMessage(done));
             });
           }
           // Listening: from now on the thread must never be what keeps the process alive. After the

@@ -36,10 +36,13 @@ const report = (message: ProbeWorkerReport) => parentPort?.postMessage(message);
 const preStopCalls = new Map<number, () => void>();
 let preStopIds = 0;
 const preStop = data.options.preStopToken
-  ? createPreStopRoute(data.options.preStopToken, () => {
-      const id = (preStopIds += 1);
-      report({ type: 'prestop', id });
-      return new Promise<void>((resolve) => preStopCalls.set(id, resolve));
+  ? createPreStopRoute(data.options.preStopToken, {
+      begin: () => {
+        const id = (preStopIds += 1);
+        report({ type: 'prestop', id });
+        return new Promise<void>((resolve) => preStopCalls.set(id, resolve));
+      },
+      refused: (status, method) => report({ type: 'prestop-refused', status, method }),
     })
   : undefined;
 if (preStop && parentPort) {
