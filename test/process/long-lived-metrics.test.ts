@@ -50,16 +50,18 @@ async function openWebSocket(port: number, onGoodbye?: (ws: WebSocket) => void):
 
 /**
  * A WebSocket client that never answers a close frame: a raw socket that completes the handshake,
- * reads and ignores every frame, and only closes its side when the server closes its own.
+ * reads and ignores every frame, and only closes its side when the server closes its own (or,
+ * stubborn, not even then).
  */
-async function openDeafWebSocket(port: number): Promise<{ ended: Promise<boolean> }> {
-  const socket = connect(port, '127.0.0.1');
+async function openDeafWebSocket(port: number, { stubborn = false } = {}): Promise<{ ended: Promise<boolean> }> {
+  // Stubborn: half-open, it does not even close its side when the server closes its own.
+  const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: stubborn });
   clients.push(() => socket.destroy());
   socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
   await new Promise<void>((resolve) => socket.once('data', (chunk: Buffer) => chunk.toString().startsWith('HTTP/1.1 101') && resolve()));
   const ended = new Promise<boolean>((resolve) => {
     socket.once('end', () => {
-      socket.end();
+      if (!stubborn) socket.end();
       resolve(true);
     });
     socket.once('error', () => resolve(false));
@@ -139,20 +141,23 @@ describe('long-lived connection metrics', () => {
     expect(sessionErrors).toEqual([]);
   });
 
-  it('count a client that does not answer the close frame as ended', async () => {
+  it('count a client that does not answer the close frame as ended, and one that does not even close its side as timeout', async () => {
     const f = spawnFixture(CONNECTIONS_SERVICE, { WEBSOCKET: '1', HOLD_MS: '2500', CLOSE_WINDOW_MS: '200', CLOSE_TIMEOUT_MS: '300', SHUTDOWN_TIMEOUT_MS: '10000' });
     fixtures.push(f);
     const { mainPort, probePort } = (await f.waitForLine(isFixture('listening'))) as unknown as { mainPort: number; probePort: number };
     const answering = await openWebSocket(mainPort);
     const deaf = await openDeafWebSocket(mainPort);
-    await expect.poll(() => scrape(probePort), { timeout: 3000, interval: 200 }).toMatchObject({ 'open websocket': 2 });
+    const stubborn = await openDeafWebSocket(mainPort, { stubborn: true });
+    await expect.poll(() => scrape(probePort), { timeout: 3000, interval: 200 }).toMatchObject({ 'open websocket': 3 });
     f.kill('SIGTERM');
     expect(await answering.closed).toBe(1001);
     // The close frame reached it, it never answered; podkit's FIN after closeTimeoutMs did close it.
     expect(await deaf.ended).toBe(true);
+    // The stubborn one got podkit's FIN too, and is destroyed a second later.
+    expect(await stubborn.ended).toBe(true);
     await expect
-      .poll(() => scrape(probePort), { timeout: 1500, interval: 100 })
-      .toMatchObject({ 'open websocket': 0, 'closed websocket clean': 1, 'closed websocket ended': 1, 'closed websocket timeout': 0 });
+      .poll(() => scrape(probePort), { timeout: 2000, interval: 100 })
+      .toMatchObject({ 'open websocket': 0, 'closed websocket clean': 1, 'closed websocket ended': 1, 'closed websocket timeout': 1 });
     expect((await f.exited).code, output(f)).toBe(0);
   });
 
