@@ -119,7 +119,8 @@ describe('when shutdownTimeoutMs expires', () => {
     const path = messagePath();
     const { f, mainPort } = await t.start({ SHUTDOWN_TIMEOUT_MS: '2000', HOLD: 'queue-consumer', TERMINATION_MESSAGE_PATH: path });
     const count = 300;
-    const requests = Array.from({ length: count }, (_, i) => stuck(mainPort, `/slow/order-${String(i).padStart(4, '0')}/items?ms=60000`));
+    // Long paths: the 50 oldest alone would take about 6 KiB.
+    const requests = Array.from({ length: count }, (_, i) => stuck(mainPort, `/slow/order-${String(i).padStart(4, '0')}/${'line-items/'.repeat(12)}?ms=60000`));
     await waitForRequests(f, count);
     f.kill('SIGTERM');
     const exit = await f.exited;
@@ -129,6 +130,8 @@ describe('when shutdownTimeoutMs expires', () => {
     const bytes = Buffer.byteLength(message);
     console.log(`[measure] termination message with ${count} requests in flight: ${bytes} bytes`);
     expect(bytes).toBeLessThanOrEqual(4096);
+    // Cut to fit, not short by chance: the room was used.
+    expect(bytes).toBeGreaterThan(3500);
     expect(message).toContain(`requests in flight (${count}): GET /slow/order-`);
     expect(message).toMatch(/, … \d+ more; holds \(1\): queue-consumer; handles: /);
     expect(message).toMatch(/ \(exit 124\)\n$/);
