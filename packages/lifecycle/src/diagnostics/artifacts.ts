@@ -13,6 +13,7 @@ import { errorMessage } from '../redact.js';
 import { heapSnapshotRefusal } from './headroom.js';
 import type { ResolvedDiagnosticsOptions } from './options.js';
 import type { DiagnosticHead, DiagnosticKind, DiagnosticRequest, DiagnosticSink, DiagnosticsRunner, RefusedDiagnostic } from './protocol.js';
+import { onePerWindow } from '../windowed-log.js';
 
 const EXTENSIONS: Record<DiagnosticKind, string> = { 'heap-snapshot': 'heapsnapshot', 'cpu-profile': 'cpuprofile', report: 'json' };
 
@@ -143,17 +144,8 @@ export const REFUSAL_LOG_WINDOW_MS = 10_000;
  * with how many were refused unlogged before it, so a flood cannot flood the logs.
  */
 export function createRefusalLog(logger: Logger): (refused: RefusedDiagnostic) => void {
-  let windowEndsAt = 0;
-  let suppressed = 0;
-  return (refused) => {
-    const now = Date.now();
-    if (now < windowEndsAt) {
-      suppressed += 1;
-      return;
-    }
-    windowEndsAt = now + REFUSAL_LOG_WINDOW_MS;
+  return onePerWindow(REFUSAL_LOG_WINDOW_MS, (refused: RefusedDiagnostic, suppressed) => {
     const fields = { event: 'diagnostic', ...refused, ...(suppressed > 0 ? { suppressedBefore: suppressed } : {}) };
-    suppressed = 0;
     logger.warn(fields, `diagnostic request for ${refused.path} refused (${refused.status}): ${refused.reason}`);
-  };
+  });
 }

@@ -19,6 +19,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../logger.js';
+import { onePerWindow } from '../windowed-log.js';
 import type { ProbeAnswer, ProbeRequest } from './answers.js';
 import { splitUrl } from './paths.js';
 
@@ -48,22 +49,13 @@ const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 /** The main thread's `refused`: one warning line, then at most one per REFUSAL_LOG_INTERVAL_MS saying how many more came. */
 export function createPreStopRefusalLog(logger: Logger): PreStopHandlers['refused'] {
-  let loggedAt = -Infinity;
-  let unlogged = 0;
-  return (status, method) => {
-    const now = performance.now();
-    if (now - loggedAt < REFUSAL_LOG_INTERVAL_MS) {
-      unlogged += 1;
-      return;
-    }
-    loggedAt = now;
-    const more = unlogged;
-    unlogged = 0;
+  const log = onePerWindow(REFUSAL_LOG_INTERVAL_MS, ({ status, method }: { status: number; method: string }, suppressed) => {
     logger.warn(
-      { event: 'prestop', status, method, ...(more > 0 ? { refusedSinceLastLine: more } : {}) },
+      { event: 'prestop', status, method, ...(suppressed > 0 ? { suppressedBefore: suppressed } : {}) },
       `${method} ${PRESTOP_PATH} refused with ${status}: ${status === 401 ? 'no valid bearer token' : 'only GET starts the drain'}; nothing started`,
     );
-  };
+  });
+  return (status, method) => log({ status, method });
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
