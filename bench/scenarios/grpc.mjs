@@ -70,7 +70,7 @@ export async function run({ quick, log }) {
     return Number.isInteger(v) ? String(v) : v.toFixed(1);
   };
   const markdown = [
-    `kube-proxy model (HAProxy TCP, endpoint removed ${s.endpointLagMs} ms after SIGTERM), ${rounds} rolling restart(s) of ${s.replicas} replicas; ${s.load.channels} grpc-js channels, ${s.load.unaryPerSecond} unary calls/s (${s.load.unaryDelayMs[0]}–${s.load.unaryDelayMs[1]} ms) and ${s.load.streamsPerSecond} server streams/s (${s.load.stream.count} messages, ${s.load.stream.intervalMs} ms apart); podkit's drain delay ${s.drainDelayMs} ms.`,
+    `kube-proxy model (kube-proxy's iptables rules in a network namespace, endpoint removed ${s.endpointLagMs} ms after SIGTERM), ${rounds} rolling restart(s) of ${s.replicas} replicas; ${s.load.channels} grpc-js channels, ${s.load.unaryPerSecond} unary calls/s (${s.load.unaryDelayMs[0]}–${s.load.unaryDelayMs[1]} ms) and ${s.load.streamsPerSecond} server streams/s (${s.load.stream.count} messages, ${s.load.stream.intervalMs} ms apart); podkit's drain delay ${s.drainDelayMs} ms.`,
     '',
     table(
       ['peer', 'failed calls per rolling restart', 'failed / sent (unary + streams)', 'what the client saw', 'old replicas'],
