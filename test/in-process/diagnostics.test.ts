@@ -178,8 +178,10 @@ describe.each(PROBE_THREADS)('diagnostics, probe listener on the %s thread', (th
 
   it('runs one diagnostic at a time: 409 while a CPU profile runs, served again after', async () => {
     const { probePort } = await started(on());
-    const profiling = get(probePort(), '/debug/cpu-profile?seconds=1', { headers: AUTH, timeoutMs: 30_000 });
-    await new Promise((r) => setTimeout(r, 200));
+    // Long enough a profile, and a generous wait for its request to have arrived, that a loaded
+    // machine cannot let the report in first or after the profile is over.
+    const profiling = get(probePort(), '/debug/cpu-profile?seconds=4', { headers: AUTH, timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 1000));
     const busy = await get(probePort(), '/debug/report', { headers: AUTH });
     expect(busy.status).toBe(409);
     expect((await profiling).status).toBe(200);

@@ -100,6 +100,18 @@ describe.each(['worker', 'main'] as const)('the preStop endpoint, probe listener
   });
 });
 
+describe('the preStop endpoint with a drain delay longer than probes.requestTimeoutMs (5 s)', () => {
+  it('keeps the call open until the delay is over: the probe listener\'s timeouts are for receiving requests, not for this answer', async () => {
+    const { f, probePort } = await t.start({ DRAIN_DELAY_MS: '6000', PRESTOP_TOKEN: TOKEN });
+    const calledAt = performance.now();
+    const answered = await get(probePort, '/prestopz', { headers: bearer, timeoutMs: 15_000 });
+    expect(answered.status).toBe(200);
+    expect(performance.now() - calledAt).toBeGreaterThanOrEqual(5900);
+    f.kill('SIGTERM');
+    expect((await f.exited).code, output(f)).toBe(0);
+  });
+});
+
 describe('the preStop endpoint, when no SIGTERM follows the call', () => {
   it('shuts down by itself, exit 0, once it has waited 5 s for the signal', async () => {
     const { f, probePort } = await t.start({ DRAIN_DELAY_MS: '300', PRESTOP_TOKEN: TOKEN });

@@ -184,8 +184,9 @@ export function createShutdown(parts: Parts, hooks: readonly NamedStep[]): Shutd
   function onSignal(signal: NodeJS.Signals): void {
     if (!shutdown) {
       signalled = signal;
-      logger.info({ event: 'signal', signal }, `${signal} received: shutting down`);
+      // Readiness first: the store that turns it 503 must not wait for a log line to be written.
       void begin('stop', `${signal} received`, 'signal');
+      logger.info({ event: 'signal', signal }, `${signal} received: shutting down`);
       return;
     }
     if (!signalled) {

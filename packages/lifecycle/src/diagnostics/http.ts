@@ -21,12 +21,22 @@ function refuse(res: ServerResponse, status: number, text: string, extra: Record
   res.end(body);
 }
 
-/** Streams into `res`, honouring its backpressure; every wait ends when the response closes. */
-function responseSink(res: ServerResponse): DiagnosticSink {
+/**
+ * Streams into `res`, honouring its backpressure; every wait ends when the response closes.
+ * `delivered` is called once the caller has every byte it was promised: with a content-length, at
+ * the last byte, which can be a message round trip (the main thread's `end`) before `res.end()`.
+ */
+function responseSink(res: ServerResponse, delivered: () => void): DiagnosticSink {
+  let owed = Infinity;
   return {
-    head: ({ status, headers }) => res.writeHead(status, { ...BASE_HEADERS, ...headers }),
+    head: ({ status, headers }) => {
+      if (headers['content-length'] !== undefined) owed = Number(headers['content-length']);
+      res.writeHead(status, { ...BASE_HEADERS, ...headers });
+    },
     chunk: (data) =>
       new Promise<void>((resolve) => {
+        owed -= data.byteLength;
+        if (owed <= 0) delivered();
         if (res.destroyed || res.write(data)) {
           resolve();
           return;
@@ -84,9 +94,14 @@ export function createDiagnosticsHandler(
     req.resume();
     const controller = new AbortController();
     res.once('close', () => controller.abort());
-    void run({ kind, remoteAddress, ...(seconds === undefined ? {} : { seconds }) }, responseSink(res), controller.signal).finally(() => {
+    // Free from the moment the caller has the whole artifact, not only once the producer has
+    // tidied up after it (its `end` and `done` cross threads later): a caller that asks again as
+    // soon as it has read its answer must not be told 409.
+    const release = () => {
       busy = false;
-    });
+    };
+    res.once('finish', release);
+    void run({ kind, remoteAddress, ...(seconds === undefined ? {} : { seconds }) }, responseSink(res, release), controller.signal).finally(release);
     return true;
   };
 }
