@@ -6,8 +6,6 @@
  * block the loop for seconds: https://nodejs.org/api/process.html#processreportexcludenetwork).
  * Nothing in an artifact is redacted: it is the process as it is, for whoever holds the token.
  */
-import { Session } from 'node:inspector/promises';
-import { getHeapSnapshot, getHeapStatistics } from 'node:v8';
 import type { Logger } from '../logger.js';
 import { errorMessage } from '../redact.js';
 import { heapSnapshotRefusal } from './headroom.js';
@@ -56,6 +54,8 @@ type Outcome = { served: true } | { served: false; status: number; reason: strin
 async function heapSnapshot(options: ResolvedDiagnosticsOptions, sink: DiagnosticSink, signal: AbortSignal): Promise<Outcome> {
   // 507: the container lacks the memory to hold the snapshot; a retry later (a smaller heap, more
   // headroom) may succeed, unlike a 4xx. Checked before anything is allocated.
+  // Loaded when asked, not at import: every service imports podkit, few ever take a diagnostic.
+  const { getHeapSnapshot, getHeapStatistics } = await import('node:v8');
   const refusal = heapSnapshotRefusal(options.cgroupRoot, getHeapStatistics().used_heap_size);
   if (refusal) {
     await sendWhole(sink, textHead(507), `heap snapshot refused: ${refusal.reason}\n`);
@@ -74,6 +74,7 @@ async function heapSnapshot(options: ResolvedDiagnosticsOptions, sink: Diagnosti
 }
 
 async function cpuProfile(seconds: number, sink: DiagnosticSink, signal: AbortSignal): Promise<Outcome> {
+  const { Session } = await import('node:inspector/promises');
   const session = new Session();
   session.connect();
   try {
