@@ -4,24 +4,15 @@
  * GOAWAY, then the session closes and the exit is clean; a Server-Sent Events stream is ended (after
  * its `retry:` field) with END_STREAM at "stop accepting", not held until the shutdown's deadline.
  */
-import { connect, type ClientHttp2Session } from 'node:http2';
+import { connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import fastify5 from 'fastify5';
 import { createLifecycle } from '@podkit/lifecycle';
 import { podkitFastify } from '@podkit/fastify';
 import { delay } from '../support/http.js';
+import { h2Get } from '../support/http2.js';
 
-function h2Get(session: ClientHttp2Session, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': path });
-    let body = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => (body += chunk));
-    stream.on('end', () => (stream.rstCode ? reject(new Error(`stream reset ${stream.rstCode}`)) : resolve(body)));
-    stream.on('error', reject);
-  });
-}
 
 describe('fastify5 with http2: true', () => {
   it('is started by lifecycle.start(app); at stop() the stream in flight completes, its session gets GOAWAY, the exit is clean', async () => {

@@ -4,26 +4,18 @@
  * answered, then a GOAWAY that moves its next ones elsewhere — not a GOAWAY with last stream id 0
  * that refuses the request it sent with its connection preface.
  */
-import { connect, createServer, type ClientHttp2Session } from 'node:http2';
+import { connect, createServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
-import { createLifecycle } from '@podkit/lifecycle';
+import { afterEach, describe, expect, it } from 'vitest';
+import { h2Get } from '../support/http2.js';
+import { stopAll, testLifecycle } from './helpers.js';
 
-function h2Get(session: ClientHttp2Session, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': path });
-    let body = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => (body += chunk));
-    stream.on('end', () => (stream.rstCode ? reject(new Error(`stream reset ${stream.rstCode}`)) : resolve(body)));
-    stream.on('error', reject);
-  });
-}
+
+afterEach(stopAll);
 
 describe('HTTP/2 at the drain', () => {
   it('a session opened during the drain delay has its first request answered, then gets a GOAWAY naming that stream', async () => {
-    const exits: number[] = [];
-    const lifecycle = createLifecycle({ probes: false, logger: false, signals: false, handleCrashes: false, drainDelayMs: 400, shutdownTimeoutMs: 5000, exit: (code) => exits.push(code) });
+    const { lifecycle, exits } = testLifecycle({ probes: false, signals: false, drainDelayMs: 400, shutdownTimeoutMs: 5000 });
     const server = createServer((req, res) => res.end('ok'));
     await lifecycle.start(() => server.listen(0, '127.0.0.1'));
     const stopped = lifecycle.stop('test');
@@ -34,24 +26,14 @@ describe('HTTP/2 at the drain', () => {
       expect(await h2Get(session, '/')).toBe('ok');
       expect(await goaway).toEqual({ code: 0, lastStreamId: 1 });
       expect(await stopped).toMatchObject({ code: 0, kind: 'clean' });
-      expect(exits).toEqual([0]);
+      expect(exits.map((e) => e.code)).toEqual([0]);
     } finally {
       session.destroy();
     }
   });
 
   it('an SSE stream that cannot be ended (its client stopped reading, the flow-control window is full) is cancelled at longLived.budgetMs, not held to shutdownTimeoutMs', async () => {
-    const exits: number[] = [];
-    const lifecycle = createLifecycle({
-      probes: false,
-      logger: false,
-      signals: false,
-      handleCrashes: false,
-      drainDelayMs: 0,
-      shutdownTimeoutMs: 8000,
-      longLived: { closeWindowMs: 100, budgetMs: 700 },
-      exit: (code) => exits.push(code),
-    });
+    const { lifecycle, exits } = testLifecycle({ probes: false, signals: false, drainDelayMs: 0, shutdownTimeoutMs: 8000, longLived: { closeWindowMs: 100, budgetMs: 700 } });
     const server = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const event = `data: ${'x'.repeat(16 * 1024)}\n\n`;
@@ -74,7 +56,7 @@ describe('HTTP/2 at the drain', () => {
       expect(elapsed).toBeLessThan(3000);
       // NGHTTP2_CANCEL: the one stream podkit could not end cleanly, cut at its budget.
       expect(await closed).toBe(8);
-      expect(exits).toEqual([0]);
+      expect(exits.map((e) => e.code)).toEqual([0]);
     } finally {
       session.destroy();
     }

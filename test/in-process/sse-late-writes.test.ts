@@ -8,8 +8,8 @@
  */
 import { connect, createServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
-import { createLifecycle } from '@podkit/lifecycle';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stopAll, testLifecycle } from './helpers.js';
 
 /** An SSE handler that writes every millisecond until the response closes. */
 function chatty(_req: Http2ServerRequest, res: Http2ServerResponse): void {
@@ -19,19 +19,11 @@ function chatty(_req: Http2ServerRequest, res: Http2ServerResponse): void {
   res.on('close', () => clearInterval(timer));
 }
 
+afterEach(stopAll);
+
 describe('an SSE stream over HTTP/2 whose app writes right up to its close', () => {
   it('ends with END_STREAM after its retry field, never RST_STREAM', async () => {
-    const exits: number[] = [];
-    const lifecycle = createLifecycle({
-      probes: false,
-      logger: false,
-      signals: false,
-      handleCrashes: false,
-      drainDelayMs: 0,
-      shutdownTimeoutMs: 5000,
-      longLived: { closeWindowMs: 200, sseRetryMs: 300 },
-      exit: (code) => exits.push(code),
-    });
+    const { lifecycle, exits } = testLifecycle({ probes: false, signals: false, drainDelayMs: 0, shutdownTimeoutMs: 5000, longLived: { closeWindowMs: 200, sseRetryMs: 300 } });
     const server = createServer(chatty);
     await lifecycle.start(() => server.listen(0, '127.0.0.1'));
     const session = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
@@ -48,7 +40,7 @@ describe('an SSE stream over HTTP/2 whose app writes right up to its close', () 
       await new Promise((r) => setTimeout(r, 50));
       expect(await lifecycle.stop('test')).toMatchObject({ code: 0, kind: 'clean' });
       expect(await Promise.all(ends)).toEqual(ends.map(() => 'clean'));
-      expect(exits).toEqual([0]);
+      expect(exits.map((e) => e.code)).toEqual([0]);
     } finally {
       session.destroy();
     }

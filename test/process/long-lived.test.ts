@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { delay } from '../support/http.js';
+import { h2Get } from '../support/http2.js';
 import { cleanup, spawnFixture, type Fixture } from '../support/process.js';
 import { indexOf, isExit, isFixture, isState, ms, output } from './helpers.js';
 
@@ -261,14 +262,3 @@ function makeCertificate(): { key: string; cert: string; ca: Buffer } {
   return { key, cert, ca: readFileSync(cert) };
 }
 
-/** A GET on an HTTP/2 session: the body, or a rejection on a stream error or reset. */
-function h2Get(session: ClientHttp2Session, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':path': path });
-    let body = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => (body += chunk));
-    stream.on('end', () => (stream.rstCode ? reject(new Error(`stream reset ${stream.rstCode}`)) : resolve(body)));
-    stream.on('error', reject);
-  });
-}
