@@ -92,7 +92,12 @@ describe('long-lived connections under rolling restarts, through kube-proxy\'s i
     const clients = report.clients as LongLivedReport;
     console.log(`[measure] long-lived rolling restart without podkit (1 round × 2 replicas): ${clients.abnormal.length} abnormal closes: ${[...new Set(clients.abnormal.map((a) => `${a.kind} ${a.what}`))].join('; ')}`);
     const kinds = new Set(clients.abnormal.map((a) => a.kind));
-    expect([...kinds].sort()).toEqual(['http2', 'http2-sse', 'sse', 'websocket']);
+    // WebSocket and SSE clients are always connected, so a kill always cuts them; an HTTP/2 client
+    // making requests back to back may be between requests at the kill, so HTTP/2 is required as a
+    // whole (a cut request or a reset SSE-over-HTTP/2 stream), not each of its two kinds.
+    expect(kinds).toContain('websocket');
+    expect(kinds).toContain('sse');
+    expect(kinds.has('http2') || kinds.has('http2-sse'), [...kinds].join(', ')).toBe(true);
     expect(clients.webSocketCloseCodes['1006']).toBeGreaterThan(0);
     for (const termination of report.terminations) expect(termination.signal).toBe('SIGTERM');
   });
